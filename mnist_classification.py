@@ -23,6 +23,7 @@ from model import (
     MODEL_FILE,
     NUM_CLASSES,
     OUTPUT_DIR,
+    OneLineParser,
     PipelineError,
     add_data_argument,
     import_keras,
@@ -209,10 +210,7 @@ def plot_curves(labels: np.ndarray, probabilities: np.ndarray, metrics: dict, ki
 # Command line
 # ---------------------------------------------------------------------------
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Evaluate the saved MNIST model on the test set and write metrics and plots.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    parser = OneLineParser("Evaluate the saved MNIST model on the test set and write metrics and plots.")
     parser.add_argument("--model", type=Path, default=OUTPUT_DIR / MODEL_FILE, help="the .keras file to load")
     add_data_argument(parser)
     parser.add_argument(

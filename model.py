@@ -211,8 +211,9 @@ def download_with_keras() -> Mnist:
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as error:  # noqa: BLE001 - offline, proxy, bad cache: all end alike
+        reason = " ".join(str(error).split()) or type(error).__name__
         raise DataError(
-            f"could not download MNIST ({type(error).__name__}); offline? "
+            f"could not download MNIST ({reason[:160]}); offline? "
             f"point --data or {DATA_ENV} at a folder of the four IDX files or an mnist.npz"
         ) from None
     for images, labels, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
@@ -248,23 +249,22 @@ def import_keras():
     """Import Keras (and TensorFlow) quietly; the first import takes a few seconds.
 
     TensorFlow's C++ start-up notes (oneDNN, missing CUDA, CPU features) go to the
-    process's stderr before any Python logging setting applies, so stderr is
-    muted while it loads. Set TF_CPP_MIN_LOG_LEVEL yourself to see everything.
+    process's stderr before any logging setting applies, so stderr is muted while
+    it loads. Run with TF_CPP_MIN_LOG_LEVEL=0 to see all of TensorFlow's messages.
     """
     if "keras" in sys.modules:
         return sys.modules["keras"]
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
-        import keras
-
-        return keras
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    show_everything = os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # One small network: XLA's single-threaded CPU matmuls beat threaded ones here.
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_multi_thread_eigen=false"
-    with muted_stderr():
+    xla_flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_cpu_multi_thread_eigen" not in xla_flags:
+        os.environ["XLA_FLAGS"] = f"{xla_flags} --xla_cpu_multi_thread_eigen=false".strip()
+    with contextlib.nullcontext() if show_everything else muted_stderr():
         import keras
         import tensorflow as tf
 
-        tf.get_logger().setLevel("ERROR")
+        tf.get_logger().setLevel("INFO" if show_everything else "ERROR")
     return keras
 
 
@@ -473,6 +473,25 @@ def prepare_output_dir(folder: Path) -> Path:
 # ---------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show each option's default in --help, except where there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with defaults in --help, and a usage mistake reported in one line (exit 2)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description=description, formatter_class=DefaultsHelpFormatter)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -491,16 +510,13 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
         metavar="PATH",
-        help=f"folder of the four MNIST IDX files (.gz or raw) or a Keras-style mnist.npz "
-        f"(default: ${DATA_ENV} if set, else Keras' download)",
+        help=f"folder of the four MNIST IDX files (.gz or raw) or a Keras-style mnist.npz; "
+        f"if not given: ${DATA_ENV}, else Keras' download",
     )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Train the 784-100-50-25-10 MNIST classifier and save it.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    parser = OneLineParser("Train the 784-100-50-25-10 MNIST classifier and save it.")
     add_data_argument(parser)
     parser.add_argument("--epochs", type=positive_int, default=EPOCHS, help="passes over the training set")
     parser.add_argument(

@@ -1,0 +1,108 @@
+"""Shared helpers: tiny MNIST-like data sets written by the tests, and running the scripts."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+ROOT = Path(__file__).resolve().parent.parent
+
+IMAGE_MAGIC, LABEL_MAGIC = 0x00000803, 0x00000801
+
+
+def write_idx(path: Path, array: np.ndarray) -> Path:
+    """Write a uint8 array in IDX format (gzipped when the name ends in .gz)."""
+    magic = IMAGE_MAGIC if array.ndim == 3 else LABEL_MAGIC
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    payload = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+    path.write_bytes(gzip.compress(payload, mtime=0) if path.suffix == ".gz" else payload)
+    return path
+
+
+def render_digits(labels: np.ndarray, seed: int) -> np.ndarray:
+    """MNIST-like 28x28 uint8 images: each label drawn as a white glyph on black,
+    with random size, position, stroke width and rotation, so a model must learn shapes."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((len(labels), 28, 28), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        font = ImageFont.load_default(size=int(rng.integers(18, 25)))
+        canvas = Image.new("L", (28, 28))
+        ImageDraw.Draw(canvas).text(
+            (14 + rng.integers(-2, 3), 14 + rng.integers(-2, 3)),
+            str(label),
+            fill=255,
+            font=font,
+            anchor="mm",
+            stroke_width=int(rng.integers(0, 2)),
+            stroke_fill=255,
+        )
+        canvas = canvas.rotate(float(rng.uniform(-12, 12)), resample=Image.BILINEAR)
+        images[i] = np.asarray(canvas)
+    return images
+
+
+def make_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.arange(n, dtype=np.uint8) % 10
+    np.random.default_rng(seed).shuffle(labels)
+    return render_digits(labels, seed), labels
+
+
+def write_mnist_folder(folder: Path, n_train: int = 600, n_test: int = 200, gz: bool = True) -> Path:
+    """A folder holding the four IDX files of a small generated data set."""
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    for (images, labels), prefix in ((make_split(n_train, 1), "train"), (make_split(n_test, 2), "t10k")):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", labels)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist(tmp_path_factory) -> Path:
+    """600 training and 200 test images as gzipped IDX files."""
+    return write_mnist_folder(tmp_path_factory.mktemp("tiny_mnist"))
+
+
+def script_env(**extra: str) -> dict[str, str]:
+    """The environment a user would have, minus any MNIST_DATA, plus `extra`."""
+    env = {key: value for key, value in os.environ.items() if key != "MNIST_DATA"}
+    env.update(extra)
+    return env
+
+
+def run_script(script: str, *args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT):
+    """Run one of the project's scripts as a user would, capturing its output."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env or script_env(),
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, tiny_mnist) -> Path:
+    """Both scripts run once, as a user would, on the tiny data set; returns their output folder."""
+    output = tmp_path_factory.mktemp("artifacts")
+    train = run_script("model.py", "--data", tiny_mnist, "--epochs", "1", "--output-dir", output, "--quiet")
+    assert train.returncode == 0, train.stderr
+    evaluate = run_script(
+        "mnist_classification.py",
+        "--data",
+        tiny_mnist,
+        "--model",
+        output / "model.keras",
+        "--output-dir",
+        output,
+    )
+    assert evaluate.returncode == 0, evaluate.stderr
+    return output

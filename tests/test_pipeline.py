@@ -1,0 +1,187 @@
+"""Both scripts end to end, run as a user runs them: outputs, reproducibility, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+from conftest import ROOT, run_script, script_env, write_mnist_folder
+from PIL import Image
+
+from model import import_keras, load_mnist, preprocess
+
+PNGS = ("training_curves.png", "confusion_matrix.png", "misclassified.png", "roc_curves.png")
+PNGS += ("precision_recall_curves.png",)
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    """Exit code 2, one line on stderr that says what is wrong, and no traceback."""
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+# --- a user's first run ------------------------------------------------------
+@pytest.mark.parametrize("script", ["model.py", "mnist_classification.py"])
+def test_help_answers_without_importing_tensorflow(script):
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", str(ROOT / script), "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "--data" in result.stdout and "--output-dir" in result.stdout
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert "numpy" in imported  # the import log is being read
+    assert not any(name.startswith(("tensorflow", "keras")) for name in imported)
+
+
+def test_every_output_file_is_written(trained):
+    names = {path.name for path in trained.iterdir()}
+    assert {"model.keras", "history.json", "metrics.json", *PNGS} <= names
+    assert not [name for name in names if name.startswith(".")], "temporary files left behind"
+
+
+@pytest.mark.parametrize("name", PNGS)
+def test_plots_are_valid_pngs_of_sensible_size(trained, name):
+    with Image.open(trained / name) as image:
+        assert image.format == "PNG"
+        image.verify()
+    with Image.open(trained / name) as image:
+        width, height = image.size
+        assert 400 <= width <= 2500 and 300 <= height <= 2500
+        assert len(np.unique(np.asarray(image.convert("L")))) > 10  # something was drawn
+
+
+def test_history_records_epochs_and_settings(trained):
+    history = json.loads((trained / "history.json").read_text())
+    assert history["epochs"] == [1] and len(history["loss"]) == len(history["accuracy"]) == 1
+    assert history["settings"]["n_train"] == 600 and history["settings"]["batch_size"] == 32
+    assert history["settings"]["seed"] == 42 and "IDX files" in history["settings"]["data_source"]
+    assert history["training_seconds"] > 0
+
+
+def test_metrics_are_consistent(trained, tiny_mnist):
+    metrics = json.loads((trained / "metrics.json").read_text())
+    matrix = np.array(metrics["confusion_matrix"])
+    assert matrix.shape == (10, 10) and matrix.sum() == metrics["n_test"] == 200
+    assert metrics["test_accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
+    assert matrix.sum(axis=1).tolist() == [20] * 10  # true-label rows match the data's labels
+    for digit, stats in metrics["per_class"].items():
+        assert stats["support"] == matrix[int(digit)].sum()
+        assert stats["recall"] == pytest.approx(matrix[int(digit), int(digit)] / stats["support"])
+        assert 0 <= stats["roc_auc"] <= 1 and 0 <= stats["average_precision"] <= 1
+    assert metrics["test_loss"] > 0 and str(tiny_mnist) in metrics["data_source"]
+
+
+def test_saved_model_reloads_and_reproduces_the_reported_accuracy(trained, tiny_mnist):
+    """The contract: plain load_model (safe mode), then evaluate, gives metrics.json's numbers."""
+    keras = import_keras()
+    model = keras.saving.load_model(trained / "model.keras", safe_mode=True)
+    data = load_mnist(tiny_mnist)
+    loss, accuracy = model.evaluate(preprocess(data.x_test), data.y_test, verbose=0)
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+    assert loss == pytest.approx(metrics["test_loss"], rel=1e-4)
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+
+
+# --- reproducibility ---------------------------------------------------------------
+def train_once(data, output, seed):
+    result = run_script(
+        "model.py", "--data", data, "--epochs", "1", "--seed", seed, "--output-dir", output, "--quiet"
+    )
+    assert result.returncode == 0, result.stderr
+    keras = import_keras()
+    weights = keras.saving.load_model(output / "model.keras").get_weights()
+    return json.loads((output / "history.json").read_text()), weights
+
+
+def test_same_seed_gives_identical_results_and_another_seed_does_not(tmp_path, tiny_mnist):
+    history_a, weights_a = train_once(tiny_mnist, tmp_path / "a", 7)
+    history_b, weights_b = train_once(tiny_mnist, tmp_path / "b", 7)
+    history_c, weights_c = train_once(tiny_mnist, tmp_path / "c", 8)
+    assert history_a["loss"] == history_b["loss"] and history_a["accuracy"] == history_b["accuracy"]
+    assert all(np.array_equal(a, b) for a, b in zip(weights_a, weights_b, strict=True))
+    assert history_a["loss"] != history_c["loss"]
+    assert not np.array_equal(weights_a[0], weights_c[0])
+
+
+# --- bad input: one clear line, exit code 2 ---------------------------------------------
+@pytest.fixture(scope="module")
+def raw_mnist(tmp_path_factory):
+    """Uncompressed IDX files: no checksum warnings, so stderr holds only the error."""
+    return write_mnist_folder(tmp_path_factory.mktemp("raw"), n_train=64, n_test=20, gz=False)
+
+
+def test_training_without_data_offline(tmp_path):
+    home = tmp_path / "home"  # an empty Keras cache, and no network to fill it
+    result = run_script(
+        "model.py", "--output-dir", tmp_path, env=script_env(HOME=str(home), KERAS_HOME=str(home))
+    )
+    assert_one_line_error(result, "--data", "MNIST_DATA")
+
+
+def test_training_with_missing_data(tmp_path):
+    assert_one_line_error(run_script("model.py", "--data", tmp_path / "nowhere"), "nowhere")
+
+
+def test_training_with_corrupt_data(tmp_path):
+    folder = write_mnist_folder(tmp_path / "data", n_train=20, n_test=10, gz=False)
+    (folder / "train-images-idx3-ubyte").write_bytes(b"\0\0\x08\x03garbage")
+    assert_one_line_error(run_script("model.py", "--data", folder), "train-images-idx3-ubyte")
+
+
+def test_training_with_bad_option():
+    assert_one_line_error(run_script("model.py", "--batch-size", "0"), "--batch-size")
+
+
+def test_training_into_a_file_instead_of_a_folder(tmp_path, raw_mnist):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("keep me")
+    assert_one_line_error(
+        run_script("model.py", "--data", raw_mnist, "--output-dir", blocker), "not a folder"
+    )
+    assert blocker.read_text() == "keep me"
+
+
+def test_evaluation_without_a_model(tmp_path, raw_mnist):
+    result = run_script("mnist_classification.py", "--data", raw_mnist, "--model", tmp_path / "model.keras")
+    assert_one_line_error(result, "python model.py")
+
+
+@pytest.mark.parametrize("content", [b"", os.urandom(4096)], ids=["empty", "random-bytes"])
+def test_evaluation_of_a_file_that_is_not_a_model(tmp_path, raw_mnist, content):
+    path = tmp_path / "model.keras"
+    path.write_bytes(content)
+    result = run_script("mnist_classification.py", "--data", raw_mnist, "--model", path)
+    assert_one_line_error(result, "not a Keras model")
+
+
+def test_evaluation_of_a_zip_that_is_not_a_model(tmp_path, raw_mnist):
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "not a model")
+    result = run_script("mnist_classification.py", "--data", raw_mnist, "--model", path)
+    assert_one_line_error(result, "cannot load as a Keras model")
+
+
+@pytest.mark.parametrize(("inputs", "outputs"), [(10, 10), (784, 3)], ids=["input-10", "output-3"])
+def test_evaluation_of_a_model_with_the_wrong_shape(tmp_path, raw_mnist, inputs, outputs):
+    keras = import_keras()
+    path = tmp_path / "model.keras"
+    keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(outputs, activation="softmax")]).save(path)
+    result = run_script("mnist_classification.py", "--data", raw_mnist, "--model", path)
+    assert_one_line_error(result, "784", "10")
+
+
+def test_evaluation_with_missing_data(tmp_path, trained):
+    result = run_script(
+        "mnist_classification.py", "--model", trained / "model.keras", "--data", tmp_path / "none"
+    )
+    assert_one_line_error(result, "none")
