@@ -24,13 +24,14 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory) -> Path:
-    """`python model.py` then `python mnist_classification.py`, default settings, data from MNIST_DATA."""
-    output = tmp_path_factory.mktemp("full")
+    """`python model.py` then `python mnist_classification.py` with no options at all, run in an
+    empty folder with data from MNIST_DATA, exactly as the README's main command runs them."""
+    folder = tmp_path_factory.mktemp("full")
     env = script_env(MNIST_DATA=str(Path(MNIST_DATA).resolve()))
     for script in ("model.py", "mnist_classification.py"):
-        result = run_script(script, "--output-dir", output, env=env)
+        result = run_script(script, env=env, cwd=folder)
         assert result.returncode == 0, result.stderr
-    return output
+    return folder / "artifacts"
 
 
 def test_default_recipe_reaches_97_percent(full_run):
