@@ -37,11 +37,11 @@ def test_optimizer_loss_and_metric(model):
 
 def test_train_updates_weights_and_reports_each_epoch():
     rng = np.random.default_rng(0)
-    x = rng.random((100, 784), dtype=np.float32)  # 3 full batches of 32 and one of 4
+    images = rng.integers(0, 256, (100, 28, 28), dtype=np.uint8)  # 3 full batches of 32 and one of 4
     y = rng.integers(0, 10, 100)
     model = build_model()
     before = [w.numpy().copy() for w in model.trainable_variables]
-    history = train(model, x, y, epochs=2, batch_size=32, seed=0, verbose=False)
+    history = train(model, images, y, epochs=2, batch_size=32, seed=0, verbose=False)
     assert len(history["loss"]) == len(history["accuracy"]) == 2
     assert all(np.isfinite(history["loss"])) and all(0 <= a <= 1 for a in history["accuracy"])
     assert all(
@@ -54,8 +54,9 @@ def test_train_updates_weights_and_reports_each_epoch():
 def test_training_lowers_the_loss_on_learnable_data():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 10, 640)
-    x = (np.arange(784) // 78 == y[:, None]).astype(np.float32)  # the label lights one band of pixels
+    bands = np.arange(784) // 78 == y[:, None]  # the label lights one band of pixels
+    images = (255 * bands).astype(np.uint8).reshape(-1, 28, 28)
     model = build_model()
-    history = train(model, x, y, epochs=5, batch_size=32, seed=0, verbose=False)
+    history = train(model, images, y, epochs=5, batch_size=32, seed=0, verbose=False)
     assert history["loss"][-1] < history["loss"][0] / 2
     assert history["accuracy"][-1] > 0.9
