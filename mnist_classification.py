@@ -12,7 +12,6 @@ Data loading and atomic saving come from model.py.
 from __future__ import annotations
 
 import argparse
-import sys
 import zipfile
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from model import (
     OneLineParser,
     PipelineError,
     add_data_argument,
+    exit_now,
     import_keras,
     load_mnist,
     prepare_output_dir,
@@ -246,4 +246,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -625,9 +625,20 @@ def run_command(command: Callable[[argparse.Namespace], None], args: argparse.Na
     return 0
 
 
+def exit_now(code: int) -> None:
+    """End the process without Python's interpreter teardown.
+
+    With TensorFlow loaded, that teardown takes most of a second and does nothing a
+    finished run needs: every output file is already closed, synced and in place.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     return run_command(run, parse_args(argv))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())
