@@ -1,0 +1,278 @@
+"""`mnist_classification.py --image`: photos and drawings of digits, and every way a file can be bad."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from conftest import make_photo, make_split, run_script
+from PIL import Image
+
+import mnist_classification as mc
+from model import build_model, import_keras, load_mnist, preprocess, train
+
+PHOTO_DIGITS = 150  # each saved as PNG and as JPEG: 300 photos
+
+
+def mnist_style(images: np.ndarray) -> np.ndarray:
+    """Rendered digits normalized as MNIST's were (20 px box, centred by mass), as uint8."""
+    return np.stack(
+        [np.round(mc.to_mnist(image / np.float32(255)) * 255).astype(np.uint8) for image in images]
+    )
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    """A model trained on 3,000 rendered MNIST-style digits, and 150 more to photograph."""
+    (x_train, y_train), (x_test, _) = make_split(3000, 1), make_split(PHOTO_DIGITS, 2)
+    import_keras().utils.set_random_seed(0)
+    model = build_model()
+    train(model, mnist_style(x_train), y_train, epochs=5, verbose=False)
+    return model, mnist_style(x_test)
+
+
+def photo_agreement(model, digits: np.ndarray, folder) -> float:
+    """Fraction of photos (PNG and JPEG of each digit) given the same answer as the digit itself."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for i, digit in enumerate(digits):
+        photo = make_photo(digit, rng)
+        photo.save(folder / f"{i}.png")
+        photo.save(folder / f"{i}.jpg", quality=85)
+        paths += [folder / f"{i}.png", folder / f"{i}.jpg"]
+    results = mc.classify_images(model, paths, save_dir=None)
+    assert not [result for result in results if "error" in result]
+    on_photos = np.array([result["digit"] for result in results])
+    on_digits = model.predict(preprocess(digits), verbose=0).argmax(axis=1)
+    return float(np.mean(on_photos == np.repeat(on_digits, 2)))
+
+
+def test_photos_of_rendered_digits_get_the_same_answer(synthetic, tmp_path):
+    model, digits = synthetic
+    assert photo_agreement(model, digits, tmp_path) >= 0.95
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("MNIST_DATA"), reason="set MNIST_DATA to a folder of the MNIST files")
+def test_photos_of_real_mnist_digits_get_the_same_answer(tmp_path):
+    data = load_mnist(os.environ["MNIST_DATA"])
+    import_keras().utils.set_random_seed(0)
+    model = build_model()
+    train(model, data.x_train, data.y_train, verbose=False)
+    chosen = np.random.default_rng(1).choice(len(data.x_test), PHOTO_DIGITS, replace=False)
+    assert photo_agreement(model, data.x_test[chosen], tmp_path) >= 0.95
+
+
+def best_alignment(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation of two images, allowing one to move by up to a pixel each way."""
+    shifts = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    return max(np.corrcoef(np.roll(a, shift, axis=(0, 1)).ravel(), b.ravel())[0, 1] for shift in shifts)
+
+
+def assert_nearly_unchanged(digits: np.ndarray, alignment: float, difference: float) -> None:
+    """Preprocessing an image that is already MNIST-style gives (nearly) the image itself:
+    where the centre of mass lies near a half pixel, rounding may move it by one pixel."""
+    differences = []
+    for digit in digits:
+        again = mc.to_mnist(digit / np.float32(255))
+        assert again.shape == (28, 28) and again.dtype == np.float32
+        original = digit.astype(np.float32) / 255
+        assert best_alignment(again, original) > alignment
+        differences.append(np.abs(again - original).mean())
+    assert np.median(differences) < difference
+
+
+def test_an_mnist_style_image_comes_back_nearly_unchanged(synthetic):
+    # Rendered glyphs have thin, unsaturated strokes that the contrast stretch thickens a
+    # little, so this bound is looser than for real MNIST digits below.
+    assert_nearly_unchanged(synthetic[1][:50], alignment=0.8, difference=0.02)
+
+
+@pytest.mark.skipif(not os.environ.get("MNIST_DATA"), reason="set MNIST_DATA to a folder of the MNIST files")
+def test_a_real_mnist_image_comes_back_nearly_unchanged():
+    assert_nearly_unchanged(
+        load_mnist(os.environ["MNIST_DATA"]).x_test[:200], alignment=0.95, difference=0.01
+    )
+
+
+def test_the_digit_is_centred_by_mass_in_a_20_pixel_box(synthetic):
+    _, digits = synthetic
+    page = np.ones((300, 500), dtype=np.float32)  # a light page, digit far off-centre
+    page[20:160, 330:470] = 1 - np.asarray(Image.fromarray(digits[0]).resize((140, 140))) / 255
+    digit = mc.to_mnist(page)
+    rows, columns = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
+    assert max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1 == 20
+    mass = digit / digit.sum()
+    assert abs((mass.sum(axis=1) * np.arange(28)).sum() - 14) <= 0.6
+    assert abs((mass.sum(axis=0) * np.arange(28)).sum() - 14) <= 0.6
+
+
+@pytest.mark.parametrize(
+    "mode", ["L", "RGB", "RGBA-transparent", "P", "I;16", "LA", "1", "CMYK"], ids=lambda mode: mode
+)
+def test_image_modes_all_read_as_the_same_digit(synthetic, tmp_path, mode):
+    model, digits = synthetic
+    digit = digits[3]
+    photo = make_photo(digit, np.random.default_rng(3))  # dark ink on light paper, mode L
+    if mode == "RGBA-transparent":  # ink on a transparent canvas, as drawing programs save it
+        ink = 255 - np.asarray(photo)
+        image = Image.new("RGBA", photo.size, (0, 0, 0, 0))
+        image.putalpha(Image.fromarray(np.where(ink > 128, 255, 0).astype(np.uint8)))
+    elif mode == "I;16":
+        image = Image.fromarray(np.asarray(photo).astype(np.uint16) * 257)
+    elif mode == "1":
+        image = photo.point(lambda v: 255 if v > 128 else 0).convert("1")
+    else:
+        image = photo.convert(mode)
+    suffix = ".tif" if mode in ("CMYK", "I;16") else ".png"
+    image.save(tmp_path / f"digit{suffix}")
+    [result] = mc.classify_images(model, [tmp_path / f"digit{suffix}"], save_dir=None)
+    expected = model.predict(preprocess(digit[None]), verbose=0).argmax()
+    assert result["digit"] == expected, result
+
+
+@pytest.mark.parametrize("suffix", [".bmp", ".gif", ".tiff", ".jpeg"])
+def test_other_formats(synthetic, tmp_path, suffix):
+    model, digits = synthetic
+    path = tmp_path / f"digit{suffix}"
+    make_photo(digits[5], np.random.default_rng(5)).save(path)
+    [result] = mc.classify_images(model, [path], save_dir=None)
+    assert result["digit"] == model.predict(preprocess(digits[5][None]), verbose=0).argmax()
+
+
+def test_gif_uses_its_first_frame(synthetic, tmp_path):
+    model, digits = synthetic
+    frames = [make_photo(digits[i], np.random.default_rng(i)).resize((300, 300)) for i in (6, 7)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    [result] = mc.classify_images(model, [tmp_path / "anim.gif"], save_dir=None)
+    assert result["digit"] == model.predict(preprocess(digits[6][None]), verbose=0).argmax()
+
+
+# --- bad files: one clear line each, the rest still answered ------------------------------
+def refuse(path, match: str) -> None:
+    with pytest.raises(mc.ImageError, match=match) as caught:
+        mc.to_mnist(mc.read_grey(path), name=str(path))
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_file(tmp_path):
+    refuse(tmp_path / "nothing.png", "no such file")
+
+
+def test_not_an_image(tmp_path):
+    (tmp_path / "notes.png").write_text("not a picture")
+    refuse(tmp_path / "notes.png", "not an image")
+
+
+def test_truncated_image(tmp_path, synthetic):
+    path = tmp_path / "cut.png"
+    make_photo(synthetic[1][0], np.random.default_rng(0)).save(path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    refuse(path, "damaged or truncated")
+
+
+@pytest.mark.parametrize("colour", [255, 0, 128])
+def test_blank_page(tmp_path, colour):
+    Image.new("L", (400, 300), colour).save(tmp_path / "blank.png")
+    refuse(tmp_path / "blank.png", "no ink found")
+
+
+def test_blank_noisy_paper(tmp_path):
+    paper = np.random.default_rng(0).normal(220, 6, (400, 300)).clip(0, 255).astype(np.uint8)
+    Image.fromarray(paper).save(tmp_path / "paper.png")
+    refuse(tmp_path / "paper.png", "no ink found")
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+    Image.new("1", (10_000, 10_000)).save(tmp_path / "bomb.png")  # 100 megapixels, a few kB on disk
+    assert (tmp_path / "bomb.png").stat().st_size < 100_000
+    refuse(tmp_path / "bomb.png", "more than 64,000,000 pixels")
+
+
+def test_unsupported_mode():
+    with pytest.raises(mc.ImageError, match="unsupported image mode HSV"):
+        mc.grey_levels(Image.new("HSV", (50, 50)))
+
+
+# --- the command line ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory, synthetic):
+    folder = tmp_path_factory.mktemp("my digits")  # a space in the path, as users have
+    for i in range(3):
+        make_photo(synthetic[1][i], np.random.default_rng(i)).save(folder / f"digit-{i}.png")
+    (folder / "readme.txt").write_text("not an image; folders hold only images for --image")
+    return folder
+
+
+def test_cli_answers_each_file_and_saves_what_the_network_saw(trained, photo_folder, tmp_path):
+    saved = tmp_path / "seen"
+    result = run_script(
+        "mnist_classification.py",
+        "--model",
+        trained / "model.keras",
+        "--image",
+        photo_folder,
+        "--save-preprocessed",
+        saved,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 3 and all("top 3:" in line for line in lines)
+    assert [line.split(":")[0] for line in lines] == [str(photo_folder / f"digit-{i}.png") for i in range(3)]
+    for i in range(3):
+        with Image.open(saved / f"digit-{i}.png.png") as seen:
+            assert seen.size == (28, 28) and seen.mode == "L"
+
+
+def test_cli_json(trained, photo_folder):
+    result = run_script(
+        "mnist_classification.py", "--model", trained / "model.keras", "--image", photo_folder, "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    assert len(answers) == 3
+    for answer in answers:
+        assert 0 <= answer["digit"] <= 9 and answer["top_3"][0]["digit"] == answer["digit"]
+        probabilities = [entry["probability"] for entry in answer["top_3"]]
+        assert (
+            probabilities == sorted(probabilities, reverse=True) and probabilities[0] == answer["probability"]
+        )
+
+
+def test_cli_bad_files_are_reported_and_the_good_ones_still_answered(trained, photo_folder, tmp_path):
+    (tmp_path / "text.png").write_text("hello")
+    Image.new("L", (200, 200), 255).save(tmp_path / "blank.png")
+    files = [
+        photo_folder / "digit-0.png",
+        tmp_path / "missing.png",
+        tmp_path / "text.png",
+        tmp_path / "blank.png",
+    ]
+    result = run_script("mnist_classification.py", "--model", trained / "model.keras", "--image", *files)
+    assert result.returncode == 2
+    assert result.stdout.count("top 3:") == 1 and str(files[0]) in result.stdout
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 4 and "Traceback" not in result.stderr  # one per bad file, then a summary
+    assert "no such file" in errors[0] and "not an image" in errors[1] and "no ink" in errors[2]
+    assert errors[3] == "error: 3 of 4 image(s) could not be classified"
+
+
+def test_cli_image_needs_no_mnist_data(trained, photo_folder, tmp_path):
+    env_without_data = {key: value for key, value in os.environ.items() if key != "MNIST_DATA"}
+    env_without_data |= {"HOME": str(tmp_path), "KERAS_HOME": str(tmp_path)}  # no cached download either
+    result = run_script(
+        "mnist_classification.py",
+        "--model",
+        trained / "model.keras",
+        "--image",
+        photo_folder / "digit-1.png",
+        env=env_without_data,
+    )
+    assert result.returncode == 0 and "top 3:" in result.stdout, result.stderr
+
+
+def test_cli_json_without_image_is_a_usage_error():
+    result = run_script("mnist_classification.py", "--json")
+    assert result.returncode == 2 and "--image" in result.stderr and "Traceback" not in result.stderr
