@@ -68,6 +68,7 @@ OFFICIAL_GZ_MD5 = {
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 # SHA-256 of the mnist.npz that Keras downloads.
 KERAS_NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 
@@ -168,27 +169,58 @@ def load_idx_folder(folder: Path) -> Mnist:
 
 
 def load_npz(path: Path) -> Mnist:
-    """Load a Keras-style mnist.npz without ever unpickling anything."""
+    """Load a Keras-style mnist.npz without ever unpickling anything.
+
+    Each array's header (dtype, shape) is checked before its data is read, and the
+    zip's declared sizes before anything is decompressed, so neither a pickled
+    object nor a zip bomb gets any further than its header.
+    """
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = {"x_train", "y_train", "x_test", "y_test"} - set(npz.files)
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+            missing = [key for key in NPZ_KEYS if key not in members]
             if missing:
-                raise DataError(f"{path}: missing array(s) {', '.join(sorted(missing))}")
-            arrays = [npz[key] for key in ("x_train", "y_train", "x_test", "y_test")]
+                raise DataError(f"{path}: missing array(s) {', '.join(missing)}")
+            arrays = [read_npy(archive, members[key], path) for key in NPZ_KEYS]
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
-    except ValueError as error:  # numpy's answer to pickled objects and bad headers
-        raise DataError(f"{path}: not a plain-array npz ({error})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ) as error:
+        # Broken zips and npy data; RuntimeError is zipfile's word for an encrypted member.
         raise DataError(f"{path}: not a readable npz file ({error})") from None
     for images, labels, split in ((*arrays[:2], "train"), (*arrays[2:], "test")):
-        for array, key in ((images, f"x_{split}"), (labels, f"y_{split}")):
-            if array.dtype != np.uint8:
-                raise DataError(f"{path}: {key} has dtype {array.dtype}, expected uint8")
         validate_split(images, labels, f"{path} ({split})")
     if file_digest(path, "sha256") != KERAS_NPZ_SHA256:
         warn(f"{path} differs from Keras' official mnist.npz (SHA-256 mismatch); using it anyway")
     return Mnist(*arrays, source=f"npz file {path}")
+
+
+def read_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> np.ndarray:
+    """One uint8 array of an npz, its header checked before its data is read."""
+    key = info.filename.removesuffix(".npy")
+    if info.file_size > MAX_IMAGES * INPUT_SIZE + 4096:  # zip's declared size: the most we read
+        raise DataError(f"{path}: {key} declares {info.file_size:,} bytes, more than MNIST could need")
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        read_header = (
+            np.lib.format.read_array_header_2_0 if version >= (2, 0) else np.lib.format.read_array_header_1_0
+        )
+        shape, _, dtype = read_header(f)
+    if dtype.hasobject:
+        raise DataError(f"{path}: {key} holds Python objects, which are never unpickled; refusing it")
+    if dtype != np.uint8:
+        raise DataError(f"{path}: {key} has dtype {dtype}, expected uint8")
+    if len(shape) not in (1, 3) or (shape and shape[0] > MAX_IMAGES):
+        raise DataError(f"{path}: {key} has shape {shape}, expected (n, 28, 28) or (n,)")
+    with archive.open(info) as f:
+        return np.lib.format.read_array(f, allow_pickle=False)
 
 
 def validate_split(images: np.ndarray, labels: np.ndarray, where: str) -> None:
@@ -425,16 +457,27 @@ def train(
 # ---------------------------------------------------------------------------
 @contextlib.contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path in `final`'s folder; move it to `final` on success."""
-    fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.stem}-", suffix=final.suffix)
+    """Yield a temporary path in `final`'s folder; move it to `final` on success.
+
+    A failed write (disk full, no permission) becomes one PipelineError line and
+    leaves `final` as it was.
+    """
+    try:
+        fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.stem}-", suffix=final.suffix)
+    except OSError as error:
+        raise PipelineError(f"{final.parent}: cannot write files there ({error.strerror or error})") from None
     os.close(fd)
     temporary = Path(name)
-    temporary.chmod(0o666 & ~current_umask())  # mkstemp's private 0600 would stick otherwise
     try:
+        temporary.chmod(0o666 & ~current_umask())  # mkstemp's private 0600 would stick otherwise
         yield temporary
         with temporary.open("rb") as f:
             os.fsync(f.fileno())
         os.replace(temporary, final)
+    except OSError as error:
+        raise PipelineError(
+            f"{final}: could not be written ({error.strerror or error}); left as it was"
+        ) from None
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -488,12 +531,17 @@ def prepare_output_dir(folder: Path) -> Path:
     """Create the output folder, or explain in one line why it cannot be used."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise PipelineError(f"{folder}: exists and is not a folder") from None
+    except FileExistsError:
+        raise PipelineError(f"{folder}: is a file, not a folder") from None
+    except NotADirectoryError:
+        raise PipelineError(f"{folder}: part of this path is a file, not a folder") from None
     except OSError as error:
         raise PipelineError(f"{folder}: cannot create the output folder ({error.strerror})") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PipelineError(f"{folder}: output folder is not writable")
+    try:  # a real write, since permission bits do not tell the whole story (root, read-only disks)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise PipelineError(f"{folder}: output folder is not writable ({error.strerror})") from None
     return folder
 
 

@@ -191,7 +191,7 @@ def test_npz_with_pickled_objects_is_refused(tmp_path):
     objects = np.empty(50, dtype=object)
     objects[:] = [{"label": 1}] * 50
     np.savez(path, x_train=objects, y_train=objects, x_test=objects, y_test=objects)
-    refuse(path, "not a plain-array npz")
+    refuse(path, "Python objects, which are never unpickled")
 
 
 def test_npz_that_is_not_a_zip(tmp_path):

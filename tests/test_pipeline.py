@@ -168,7 +168,7 @@ def test_evaluation_of_a_zip_that_is_not_a_model(tmp_path, raw_mnist):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("hello.txt", "not a model")
     result = run_script("mnist_classification.py", "--data", raw_mnist, "--model", path)
-    assert_one_line_error(result, "cannot load as a Keras model")
+    assert_one_line_error(result, "not a Keras model file")
 
 
 @pytest.mark.parametrize(("inputs", "outputs"), [(10, 10), (784, 3)], ids=["input-10", "output-3"])
