@@ -48,8 +48,8 @@ OUTPUT_DIR = Path("artifacts")
 MODEL_FILE = "model.keras"
 DATA_ENV = "MNIST_DATA"  # environment variable naming an offline copy of MNIST
 
-# Progress-bar updates per epoch. Each update ends one compiled call, so a few
-# dozen cost next to nothing while still showing the epoch move.
+# Progress-bar updates per epoch. Each update ends one compiled call: ten cost
+# next to nothing and still show the epoch moving.
 PROGRESS_UPDATES_PER_EPOCH = 10
 
 # ---------------------------------------------------------------------------
@@ -426,9 +426,9 @@ def train(
     for epoch in range(epochs):
         order = shuffle.permutation(n).astype(np.int32)
         # Full batches in one matrix; a short last batch (as in `fit`) on its own.
-        parts = [(order[: full_steps * batch_size].reshape(full_steps, batch_size), full_steps)]
+        parts = [order[: full_steps * batch_size].reshape(full_steps, batch_size)]
         if leftover:
-            parts.append((order[full_steps * batch_size :].reshape(1, leftover), 1))
+            parts.append(order[full_steps * batch_size :].reshape(1, leftover))
         if verbose:
             print(f"Epoch {epoch + 1}/{epochs}")
         progress = keras.utils.Progbar(
@@ -436,9 +436,9 @@ def train(
         )
         loss_sum = correct = 0.0
         done = 0
-        for batches, steps in parts:
-            batches = tf.constant(batches)
-            bounds = np.linspace(0, steps, min(updates, steps) + 1).astype(np.int32)
+        for part in parts:
+            bounds = np.linspace(0, len(part), min(updates, len(part)) + 1).astype(np.int32)
+            batches = tf.constant(part)
             for start, stop in itertools.pairwise(bounds):
                 part_loss, part_correct = train_steps(batches, tf.constant(start), tf.constant(stop))
                 loss_sum += float(part_loss)
