@@ -1,12 +1,14 @@
-"""Evaluate the saved MNIST model on the 10,000 test images and draw what it got wrong.
+"""Evaluate the saved MNIST model on the 10,000 test images, or classify your own images.
 
     python mnist_classification.py                       # after `python model.py`
     python mnist_classification.py --data ../shared/mnist
+    python mnist_classification.py --image my_digit.jpg  # no MNIST data needed
 
 It never trains: it loads `artifacts/model.keras` (Keras' safe mode on), predicts
-every test image once, and writes metrics.json and four PNGs next to the model:
+every test image once, and writes metrics.json and four PNGs to the output folder:
 confusion_matrix.png, misclassified.png, roc_curves.png, precision_recall_curves.png.
-Data loading and atomic saving come from model.py.
+With --image it turns each picture into an MNIST-style 28x28 digit first and prints
+the answer. Data loading and atomic saving come from model.py.
 """
 
 from __future__ import annotations
