@@ -269,6 +269,8 @@ def read_grey(path: Path) -> np.ndarray:
                 image.seek(0)  # first frame of a GIF or multi-page TIFF
                 image.load()
                 return grey_levels(image)
+    except ImageError as error:
+        raise ImageError(f"{path}: {error}") from None
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
     except IsADirectoryError:

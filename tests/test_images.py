@@ -191,9 +191,13 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     refuse(tmp_path / "bomb.png", "more than 64,000,000 pixels")
 
 
-def test_unsupported_mode():
+def test_unsupported_mode(tmp_path, monkeypatch):
     with pytest.raises(mc.ImageError, match="unsupported image mode HSV"):
         mc.grey_levels(Image.new("HSV", (50, 50)))
+    # No common format stores HSV, so a file that opens as HSV is simulated.
+    Image.new("L", (50, 50)).save(tmp_path / "hsv.png")
+    monkeypatch.setattr(mc, "grey_levels", lambda image: mc.grey_levels(image.convert("HSV")))
+    refuse(tmp_path / "hsv.png", "hsv.png: unsupported image mode HSV")
 
 
 # --- the command line ---------------------------------------------------------------
