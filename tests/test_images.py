@@ -196,7 +196,8 @@ def test_unsupported_mode(tmp_path, monkeypatch):
         mc.grey_levels(Image.new("HSV", (50, 50)))
     # No common format stores HSV, so a file that opens as HSV is simulated.
     Image.new("L", (50, 50)).save(tmp_path / "hsv.png")
-    monkeypatch.setattr(mc, "grey_levels", lambda image: mc.grey_levels(image.convert("HSV")))
+    original = mc.grey_levels
+    monkeypatch.setattr(mc, "grey_levels", lambda image: original(image.convert("HSV")))
     refuse(tmp_path / "hsv.png", "hsv.png: unsupported image mode HSV")
 
 
