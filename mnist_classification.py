@@ -259,7 +259,7 @@ def read_grey(path: Path) -> np.ndarray:
     """The image's first frame as grey levels in [0, 1], transparent pixels as page."""
     import warnings
 
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
@@ -268,7 +268,7 @@ def read_grey(path: Path) -> np.ndarray:
             with Image.open(path) as image:
                 image.seek(0)  # first frame of a GIF or multi-page TIFF
                 image.load()
-                return grey_levels(image)
+                return grey_levels(ImageOps.exif_transpose(image))  # phone photos: upright as shot
     except ImageError as error:
         raise ImageError(f"{path}: {error}") from None
     except FileNotFoundError:

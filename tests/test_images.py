@@ -142,6 +142,16 @@ def test_other_formats(synthetic, tmp_path, suffix):
     assert result["digit"] == model.predict(preprocess(digits[5][None]), verbose=0).argmax()
 
 
+def test_phone_photo_turned_by_its_exif_orientation(synthetic, tmp_path):
+    model, digits = synthetic
+    upright = make_photo(digits[8], np.random.default_rng(8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to view": how phones save a portrait shot
+    upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "phone.jpg", exif=exif, quality=90)
+    [result] = mc.classify_images(model, [tmp_path / "phone.jpg"], save_dir=None)
+    assert result["digit"] == model.predict(preprocess(digits[8][None]), verbose=0).argmax()
+
+
 def test_gif_uses_its_first_frame(synthetic, tmp_path):
     model, digits = synthetic
     frames = [make_photo(digits[i], np.random.default_rng(i)).resize((300, 300)) for i in (6, 7)]
