@@ -301,8 +301,9 @@ def grey_levels(image) -> np.ndarray:
             return np.zeros_like(grey)  # fully transparent: no ink, reported later
         # A drawing on a transparent canvas: the page is whatever the ink is not.
         page = 1.0 if np.median(grey[opaque]) < 0.5 else 0.0
-        if opaque[border_mask(grey.shape)].mean() >= 0.5:  # an opaque page with a transparent hole or two
-            page = float(np.median(grey[opaque & border_mask(grey.shape)]))
+        border = border_mask(grey.shape)
+        if opaque[border].mean() >= 0.5:  # an opaque page with a transparent hole or two
+            page = float(np.median(grey[opaque & border]))
         return grey * alpha + page * (1 - alpha)
     raise ImageError(f"unsupported image mode {mode}")
 
