@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -47,6 +48,7 @@ SEED = 42
 OUTPUT_DIR = Path("artifacts")
 MODEL_FILE = "model.keras"
 DATA_ENV = "MNIST_DATA"  # environment variable naming an offline copy of MNIST
+CACHE_ENV = "MNIST_COMPILE_CACHE"  # where compiled training loops are kept between runs
 
 # Progress-bar updates per epoch. Each update ends one compiled call: ten cost
 # next to nothing and still show the epoch moving.
@@ -293,16 +295,22 @@ def import_keras():
         return sys.modules["keras"]
     show_everything = os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    # One small network: XLA's single-threaded CPU matmuls beat threaded ones here.
-    xla_flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_cpu_multi_thread_eigen" not in xla_flags:
-        os.environ["XLA_FLAGS"] = f"{xla_flags} --xla_cpu_multi_thread_eigen=false".strip()
+    os.environ["XLA_FLAGS"] = xla_flags()
     with contextlib.nullcontext() if show_everything else muted_stderr(), without_module("sklearn"):
         import keras
         import tensorflow as tf
 
         tf.get_logger().setLevel("INFO" if show_everything else "ERROR")
     return keras
+
+
+def xla_flags() -> str:
+    """XLA_FLAGS as the user set them, plus this project's default."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_cpu_multi_thread_eigen" in flags:
+        return flags
+    # One small network: XLA's single-threaded CPU matmuls beat threaded ones here.
+    return f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
 
 
 @contextlib.contextmanager
@@ -406,6 +414,7 @@ def train(
     batch_size: int = BATCH_SIZE,
     seed: int = SEED,
     verbose: bool = True,
+    compile_cache: CompileCache | None = None,
 ) -> dict[str, list[float]]:
     """Train `model` in place on all `images` (uint8, as loaded), reshuffled every epoch.
 
@@ -416,11 +425,16 @@ def train(
 
     keras = import_keras()
     n = len(images)
-    train_steps = make_train_steps(
-        model, tf.constant(images.reshape(n, INPUT_SIZE)), tf.constant(labels, dtype=tf.int32)
+    full_steps, leftover = divmod(n, batch_size)
+    shapes = [(full_steps, batch_size)] + ([(1, leftover)] if leftover else [])
+    train_steps = compiled_train_steps(
+        model,
+        tf.constant(images.reshape(n, INPUT_SIZE)),
+        tf.constant(labels, dtype=tf.int32),
+        shapes,
+        compile_cache,
     )
     shuffle = np.random.default_rng(seed)
-    full_steps, leftover = divmod(n, batch_size)
     updates = PROGRESS_UPDATES_PER_EPOCH if verbose else 1
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
     for epoch in range(epochs):
@@ -449,6 +463,135 @@ def train(
         history["loss"].append(loss_sum / n)
         history["accuracy"].append(correct / n)
     return history
+
+
+def compiled_train_steps(model, images, labels, shapes, compile_cache: CompileCache | None) -> Callable:
+    """`make_train_steps`, compiled now for each batch-matrix shape (or loaded from the cache).
+
+    A call that runs no steps compiles the loop without changing the model, so the
+    progress bar times only training. If a cached entry cannot be used, the cache is
+    cleared and the loop compiled afresh: a broken cache costs a warning, never the run.
+    """
+    import tensorflow as tf
+
+    def compile_all() -> Callable:
+        train_steps = make_train_steps(model, images, labels)
+        for shape in shapes:
+            no_step = tf.constant(0)
+            train_steps(tf.zeros(shape, tf.int32), no_step, no_step)
+        return train_steps
+
+    try:
+        train_steps = compile_all()
+    except tf.errors.OpError as error:
+        if compile_cache is None:
+            raise
+        compile_cache.clear(reason=error.message.splitlines()[0])
+        train_steps = compile_all()  # a new function, so TensorFlow looks for a new cache entry
+    if compile_cache is not None:
+        compile_cache.keep_new_entries()
+    return train_steps
+
+
+# ---------------------------------------------------------------------------
+# Compile cache: compiling the training loop takes about a third of a second
+# to a second; a rerun with the same settings loads the compiled loop instead.
+# ---------------------------------------------------------------------------
+MAX_CACHE_ENTRIES = 16  # about 0.5 MB each; the oldest go first
+
+
+def default_cache_dir() -> Path:
+    """$MNIST_COMPILE_CACHE, else the user's cache folder (~/.cache/mnist-mlp)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mnist-mlp"
+
+
+def machine_fingerprint() -> str:
+    """What compiled code depends on: TensorFlow's version, XLA's flags and the CPU."""
+    from importlib.metadata import version
+
+    cpu = f"{platform.machine()} {platform.processor()}"
+    with contextlib.suppress(OSError):  # Linux: model name and instruction-set flags
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu += "".join(sorted({line for line in lines if line.startswith(("model name", "flags"))}))
+    key = f"{version('tensorflow')}|{xla_flags()}|{cpu}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+class CompileCache:
+    """TensorFlow's persistent XLA cache, used so that a broken cache never breaks a run.
+
+    TensorFlow (TF_XLA_FLAGS=--tf_xla_persistent_cache_directory) writes entries in
+    place, fails the run if it cannot write one, fails every later run if one is
+    truncated, and runs whatever machine code an entry holds. So TensorFlow works in
+    a private scratch folder, seeded only with kept entries whose SHA-256 matches the
+    one recorded beside them; entries it adds are kept atomically, checksum last.
+    Entries are kept per `machine_fingerprint()`. Create this before TensorFlow is
+    imported: it reads the flag once.
+    """
+
+    def __init__(self, root: Path, scratch: Path) -> None:
+        self.folder = root / f"xla-{machine_fingerprint()}"
+        self.scratch = scratch
+        self.known: set[str] = set()
+        self.cleared = False
+        with contextlib.suppress(OSError):  # no cache yet, or unreadable: compile as usual
+            for entry in self.folder.glob("*.pb"):
+                if entry.with_suffix(".sha256").read_text().strip() == file_digest(entry, "sha256"):
+                    shutil.copyfile(entry, self.scratch / entry.name)
+                    self.known.add(entry.name)
+                else:
+                    warn(f"compile cache entry {entry} is damaged; compiling afresh")
+        flags = os.environ.get("TF_XLA_FLAGS", "")
+        os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={self.scratch}".strip()
+
+    def keep_new_entries(self) -> None:
+        """Copy entries TensorFlow has just written into the kept folder; drop the oldest."""
+        if self.cleared:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for entry in sorted(self.scratch.glob("*.pb")):
+                if entry.name in self.known:
+                    continue
+                kept = self.folder / entry.name
+                with atomic_path(kept) as temporary:
+                    shutil.copyfile(entry, temporary)
+                    digest = file_digest(temporary, "sha256")
+                with atomic_path(kept.with_suffix(".sha256")) as temporary:
+                    temporary.write_text(digest + "\n")
+                self.known.add(entry.name)
+            entries = sorted(self.folder.glob("*.pb"), key=lambda entry: entry.stat().st_mtime)
+            for entry in entries[:-MAX_CACHE_ENTRIES]:
+                entry.with_suffix(".sha256").unlink(missing_ok=True)
+                entry.unlink()
+        except (OSError, PipelineError) as error:
+            warn(f"compile cache {self.folder} not updated ({error}); the run is unaffected")
+
+    def clear(self, reason: str) -> None:
+        """Empty the cache; this run keeps nothing (its retry's entry would never be looked up)."""
+        warn(f"compile cache {self.folder} could not be used ({reason}); compiling afresh")
+        for folder in (self.folder, self.scratch):
+            for entry in [*folder.glob("*.pb"), *folder.glob("*.sha256")]:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+        self.cleared = True
+
+    def close(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def open_compile_cache(root: Path) -> CompileCache | None:
+    """A CompileCache kept in `root`, or None where TensorFlow could not be given one."""
+    try:
+        scratch = Path(tempfile.mkdtemp(prefix="mnist-xla-"))
+    except OSError:
+        return None
+    if any(character.isspace() for character in str(scratch)):  # TF_XLA_FLAGS is split on spaces
+        scratch.rmdir()
+        return None
+    return CompileCache(root, scratch)
 
 
 # ---------------------------------------------------------------------------
@@ -605,11 +748,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--output-dir", type=Path, default=OUTPUT_DIR, help="where to write the model and plots"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--no-compile-cache",
+        action="store_true",
+        help=f"compile the training loop afresh and keep nothing; by default it is kept in "
+        f"${CACHE_ENV}, else ~/.cache/mnist-mlp, so a rerun skips compiling",
+    )
     return parser.parse_args(argv)
 
 
 def run(args: argparse.Namespace) -> None:
     output_dir = prepare_output_dir(args.output_dir)
+    # Before anything imports TensorFlow (Keras' download does), which reads the cache's flag.
+    compile_cache = None if args.no_compile_cache else open_compile_cache(default_cache_dir())
+    try:
+        train_and_save(args, output_dir, compile_cache)
+    finally:
+        if compile_cache is not None:
+            compile_cache.close()
+
+
+def train_and_save(args: argparse.Namespace, output_dir: Path, compile_cache: CompileCache | None) -> None:
     data = load_mnist(args.data)
     keras = import_keras()
     keras.utils.set_random_seed(args.seed)  # same seed, same initial weights
@@ -620,7 +779,14 @@ def run(args: argparse.Namespace) -> None:
     )
     started = time.perf_counter()
     history = train(
-        model, data.x_train, data.y_train, args.epochs, args.batch_size, args.seed, verbose=not args.quiet
+        model,
+        data.x_train,
+        data.y_train,
+        args.epochs,
+        args.batch_size,
+        args.seed,
+        verbose=not args.quiet,
+        compile_cache=compile_cache,
     )
     seconds = time.perf_counter() - started
 

@@ -65,6 +65,12 @@ def write_mnist_folder(folder: Path, n_train: int = 600, n_test: int = 200, gz: 
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_compile_cache(tmp_path_factory) -> None:
+    """model.py keeps compiled training loops in ~/.cache; the tests keep theirs apart."""
+    os.environ["MNIST_COMPILE_CACHE"] = str(tmp_path_factory.mktemp("compile_cache"))
+
+
 @pytest.fixture(scope="session")
 def tiny_mnist(tmp_path_factory) -> Path:
     """600 training and 200 test images as gzipped IDX files."""

@@ -1,0 +1,138 @@
+"""The compile cache: a rerun loads the compiled training loop instead of compiling it,
+gets exactly the same model, and a broken or unwritable cache never breaks a run."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+from conftest import run_script, script_env, write_mnist_folder
+
+import model
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_mnist_folder(tmp_path_factory.mktemp("data"), n_train=96, n_test=20, gz=False)
+
+
+def train(data, output, cache, *extra: str):
+    """model.py for one epoch with its cache in `cache`; returns (stderr, saved weights)."""
+    result = run_script(
+        "model.py",
+        "--data",
+        data,
+        "--epochs",
+        "1",
+        "--quiet",
+        "--output-dir",
+        output,
+        *extra,
+        env=script_env(MNIST_COMPILE_CACHE=str(cache)),
+    )
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(output / "model.keras") as archive:
+        return result.stderr, archive.read("model.weights.h5")
+
+
+def entries(cache):
+    """The kept compiled loops (each with its checksum beside it)."""
+    found = sorted(cache.glob("xla-*/*.pb"))
+    assert sorted(cache.glob("xla-*/*.sha256")) == [entry.with_suffix(".sha256") for entry in found]
+    return found
+
+
+def test_a_rerun_loads_the_loop_and_trains_the_same_model(tmp_path, data):
+    cache = tmp_path / "cache"
+    _, first = train(data, tmp_path / "a", cache)
+    kept = entries(cache)
+    assert len(kept) == 1  # 96 images, batch 32: one batch-matrix shape, one compiled loop
+    stamps = [entry.stat().st_mtime_ns for entry in kept]
+
+    _, second = train(data, tmp_path / "b", cache)
+    assert entries(cache) == kept  # nothing new compiled: the kept loop was loaded
+    assert [entry.stat().st_mtime_ns for entry in kept] == stamps
+    _, uncached = train(data, tmp_path / "c", tmp_path / "unused", "--no-compile-cache")
+    assert not (tmp_path / "unused").exists()
+    assert first == second == uncached
+
+
+@pytest.mark.parametrize("damage", ["truncated", "one byte changed"])
+def test_a_damaged_entry_is_never_loaded(tmp_path, data, damage):
+    """TensorFlow would fail on a truncated entry and run a changed one; the checksum stops both."""
+    cache = tmp_path / "cache"
+    _, expected = train(data, tmp_path / "a", cache)
+    [entry] = entries(cache)
+    damaged = bytearray(entry.read_bytes())
+    if damage == "truncated":
+        del damaged[len(damaged) // 2 :]
+    else:
+        damaged[len(damaged) // 2] ^= 0xFF
+    entry.write_bytes(damaged)
+
+    stderr, weights = train(data, tmp_path / "b", cache)
+    assert "damaged" in stderr and weights == expected
+    assert entries(cache) == [entry] and entry.read_bytes() != damaged  # replaced by a fresh compile
+    stderr, _ = train(data, tmp_path / "c", cache)
+    assert "compile cache" not in stderr
+
+
+def test_an_entry_tensorflow_refuses_costs_a_warning_and_a_compile(tmp_path, data):
+    """An intact file TensorFlow cannot use (here: cut short, with a checksum to match)."""
+    cache = tmp_path / "cache"
+    _, expected = train(data, tmp_path / "a", cache)
+    [entry] = entries(cache)
+    entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+    entry.with_suffix(".sha256").write_text(model.file_digest(entry, "sha256"))
+
+    stderr, weights = train(data, tmp_path / "b", cache)
+    assert "could not be used" in stderr and "compiling afresh" in stderr
+    assert weights == expected
+    assert entries(cache) == []  # the refused entry is gone
+    stderr, weights = train(data, tmp_path / "c", cache)  # and the next run is clean and kept again
+    assert "compile cache" not in stderr and weights == expected
+    assert len(entries(cache)) == 1
+
+
+def test_an_unwritable_cache_folder_only_warns(tmp_path, data):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    stderr, weights = train(data, tmp_path / "a", blocker)
+    assert "compile cache" in stderr and "not updated" in stderr
+    _, expected = train(data, tmp_path / "b", tmp_path / "cache", "--no-compile-cache")
+    assert weights == expected
+
+
+def test_no_scratch_folders_are_left_behind(tmp_path, data):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    result = run_script(
+        "model.py",
+        "--data",
+        data,
+        "--epochs",
+        "1",
+        "--quiet",
+        "--output-dir",
+        tmp_path / "out",
+        env=script_env(MNIST_COMPILE_CACHE=str(tmp_path / "cache"), TMPDIR=str(temp)),
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(temp.iterdir()) == []
+
+
+def test_entries_are_kept_apart_by_xla_flags(monkeypatch):
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    default = model.machine_fingerprint()
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true")
+    assert model.machine_fingerprint() != default
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+    assert model.machine_fingerprint() == default
+
+
+def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("MNIST_COMPILE_CACHE", str(tmp_path / "here"))
+    assert model.default_cache_dir() == tmp_path / "here"
+    monkeypatch.delenv("MNIST_COMPILE_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert model.default_cache_dir() == tmp_path / "xdg" / "mnist-mlp"
