@@ -6,8 +6,10 @@ Both get the same arrays, already in memory; runs alternate (plain, project, pla
 so that a busy machine slows both alike. "Plain" is the way most tutorials write it:
 Sequential 784-100-50-25-10, `fit(x / 255.0, y, epochs=5, batch_size=32,
 validation_data=test set)` on float64 arrays. "Project" is `model.train`, the code
-`python model.py` runs, given the uint8 images as loaded. Seconds are wall time of the training call
-alone (fit, or train); the table gives medians and each side's test accuracies.
+`python model.py` runs, given the uint8 images as loaded, without the compile cache: each
+run here compiles its training loop, as `python model.py` does on its first run
+(process_speed.py measures reruns). Seconds are wall time of the training call alone
+(fit, or train); the table gives medians and each side's test accuracies.
 """
 
 from __future__ import annotations
