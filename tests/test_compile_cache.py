@@ -37,7 +37,7 @@ def train(data, output, cache, *extra: str):
 
 def entries(cache):
     """The kept compiled loops (each with its checksum beside it)."""
-    found = sorted(cache.glob("xla-*/*.pb"))
+    found = sorted(entry for entry in cache.glob("xla-*/*.pb") if not entry.name.startswith("."))
     assert sorted(cache.glob("xla-*/*.sha256")) == [entry.with_suffix(".sha256") for entry in found]
     return found
 
@@ -57,7 +57,7 @@ def test_a_rerun_loads_the_loop_and_trains_the_same_model(tmp_path, data):
     assert first == second == uncached
 
 
-@pytest.mark.parametrize("damage", ["truncated", "one byte changed"])
+@pytest.mark.parametrize("damage", ["truncated", "one byte changed", "checksum missing"])
 def test_a_damaged_entry_is_never_loaded(tmp_path, data, damage):
     """TensorFlow would fail on a truncated entry and run a changed one; the checksum stops both."""
     cache = tmp_path / "cache"
@@ -66,13 +66,17 @@ def test_a_damaged_entry_is_never_loaded(tmp_path, data, damage):
     damaged = bytearray(entry.read_bytes())
     if damage == "truncated":
         del damaged[len(damaged) // 2 :]
-    else:
+    elif damage == "one byte changed":
         damaged[len(damaged) // 2] ^= 0xFF
+    else:  # as a run killed between writing the entry and its checksum leaves it
+        entry.with_suffix(".sha256").unlink()
     entry.write_bytes(damaged)
+    (entry.parent / f".{entry.stem}-x1y2z3.pb").write_bytes(damaged)  # a killed run's temporary file
 
     stderr, weights = train(data, tmp_path / "b", cache)
     assert "damaged" in stderr and weights == expected
-    assert entries(cache) == [entry] and entry.read_bytes() != damaged  # replaced by a fresh compile
+    assert entries(cache) == [entry]  # compiled afresh and kept again, with its checksum
+    assert model.file_digest(entry, "sha256") == entry.with_suffix(".sha256").read_text().strip()
     stderr, _ = train(data, tmp_path / "c", cache)
     assert "compile cache" not in stderr
 
