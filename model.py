@@ -596,6 +596,8 @@ class CompileCache:
 
 def open_compile_cache(root: Path) -> CompileCache | None:
     """A CompileCache kept in `root`, or None where TensorFlow could not be given one."""
+    if "tensorflow" in sys.modules:  # too late: TensorFlow has read its flags
+        return None
     try:
         scratch = Path(tempfile.mkdtemp(prefix="mnist-xla-"))
     except OSError:
