@@ -65,6 +65,15 @@ def write_mnist_folder(folder: Path, n_train: int = 600, n_test: int = 200, gz: 
     return folder
 
 
+def train_one_epoch(data: Path, output: Path, *extra: str | Path, env: dict[str, str] | None = None):
+    """`python model.py` for one quiet epoch on `data` into `output`; the test fails if it does."""
+    result = run_script(
+        "model.py", "--data", data, "--epochs", "1", "--quiet", "--output-dir", output, *extra, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_compile_cache(tmp_path_factory) -> None:
     """model.py keeps compiled training loops in ~/.cache; the tests keep theirs apart."""

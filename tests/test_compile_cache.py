@@ -6,7 +6,7 @@ from __future__ import annotations
 import zipfile
 
 import pytest
-from conftest import run_script, script_env, write_mnist_folder
+from conftest import script_env, train_one_epoch, write_mnist_folder
 
 import model
 
@@ -18,19 +18,7 @@ def data(tmp_path_factory):
 
 def train(data, output, cache, *extra: str):
     """model.py for one epoch with its cache in `cache`; returns (stderr, saved weights)."""
-    result = run_script(
-        "model.py",
-        "--data",
-        data,
-        "--epochs",
-        "1",
-        "--quiet",
-        "--output-dir",
-        output,
-        *extra,
-        env=script_env(MNIST_COMPILE_CACHE=str(cache)),
-    )
-    assert result.returncode == 0, result.stderr
+    result = train_one_epoch(data, output, *extra, env=script_env(MNIST_COMPILE_CACHE=str(cache)))
     with zipfile.ZipFile(output / "model.keras") as archive:
         return result.stderr, archive.read("model.weights.h5")
 
@@ -110,18 +98,8 @@ def test_an_unwritable_cache_folder_only_warns(tmp_path, data):
 def test_no_scratch_folders_are_left_behind(tmp_path, data):
     temp = tmp_path / "temp"
     temp.mkdir()
-    result = run_script(
-        "model.py",
-        "--data",
-        data,
-        "--epochs",
-        "1",
-        "--quiet",
-        "--output-dir",
-        tmp_path / "out",
-        env=script_env(MNIST_COMPILE_CACHE=str(tmp_path / "cache"), TMPDIR=str(temp)),
-    )
-    assert result.returncode == 0, result.stderr
+    env = script_env(MNIST_COMPILE_CACHE=str(tmp_path / "cache"), TMPDIR=str(temp))
+    train_one_epoch(data, tmp_path / "out", env=env)
     assert list(temp.iterdir()) == []
 
 

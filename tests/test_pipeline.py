@@ -10,7 +10,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_script, script_env, write_mnist_folder
+from conftest import ROOT, run_script, script_env, train_one_epoch, write_mnist_folder
 from PIL import Image
 
 from model import import_keras, load_mnist, preprocess
@@ -93,10 +93,7 @@ def test_saved_model_reloads_and_reproduces_the_reported_accuracy(trained, tiny_
 
 # --- reproducibility ---------------------------------------------------------------
 def train_once(data, output, seed):
-    result = run_script(
-        "model.py", "--data", data, "--epochs", "1", "--seed", seed, "--output-dir", output, "--quiet"
-    )
-    assert result.returncode == 0, result.stderr
+    train_one_epoch(data, output, "--seed", seed)
     keras = import_keras()
     weights = keras.saving.load_model(output / "model.keras").get_weights()
     return json.loads((output / "history.json").read_text()), weights

@@ -15,7 +15,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import ROOT, make_photo, run_script, script_env, write_mnist_folder
+from conftest import ROOT, make_photo, run_script, script_env, train_one_epoch, write_mnist_folder
 from PIL import Image
 
 import model
@@ -32,10 +32,7 @@ def raw_data(tmp_path_factory):
 
 
 def train_into(output, data, *extra: str):
-    result = run_script(
-        "model.py", "--data", data, "--epochs", "1", "--quiet", "--output-dir", output, *extra
-    )
-    assert result.returncode == 0, result.stderr
+    train_one_epoch(data, output, *extra)
     return {name: (output / name).read_bytes() for name in OUTPUTS}
 
 
