@@ -100,6 +100,7 @@ def test_no_scratch_folders_are_left_behind(tmp_path, data):
     temp.mkdir()
     env = script_env(MNIST_COMPILE_CACHE=str(tmp_path / "cache"), TMPDIR=str(temp))
     train_one_epoch(data, tmp_path / "out", env=env)
+    assert len(entries(tmp_path / "cache")) == 1  # the cache was in use, so a scratch folder was made
     assert list(temp.iterdir()) == []
 
 
