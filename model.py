@@ -51,9 +51,9 @@ MODEL_FILE = "model.keras"
 DATA_ENV = "MNIST_DATA"  # environment variable naming an offline copy of MNIST
 CACHE_ENV = "MNIST_COMPILE_CACHE"  # where compiled training loops are kept between runs
 
-# Progress-bar updates per epoch. Each update ends one compiled call: ten cost
-# next to nothing and still show the epoch moving.
-PROGRESS_UPDATES_PER_EPOCH = 10
+# Progress-bar updates per epoch. Each update ends one compiled call and waits for
+# it: four show the epoch moving; ten took about 0.05 s longer per run on 2 cores.
+PROGRESS_UPDATES_PER_EPOCH = 4
 
 # ---------------------------------------------------------------------------
 # Data
