@@ -134,13 +134,17 @@ def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def print_report(metrics: dict, labels: np.ndarray, probabilities: np.ndarray) -> None:
-    from sklearn.metrics import classification_report
-
+def print_report(metrics: dict) -> None:
+    """Loss, accuracy and a per-digit table, all read from `metrics` (what metrics.json holds)."""
     print(f"Test loss:     {metrics['test_loss']:.4f}")
     print(f"Test accuracy: {metrics['test_accuracy']:.4f} ({metrics['n_test']:,} images)")
     print()
-    print(classification_report(labels, probabilities.argmax(axis=1), digits=4, zero_division=0))
+    columns = {"precision": "precision", "recall": "recall", "f1": "f1", "roc_auc": "ROC AUC"}
+    columns["average_precision"] = "avg prec"
+    print("digit  " + "  ".join(f"{title:>9}" for title in columns.values()) + "  support")
+    for digit, row in metrics["per_class"].items():
+        values = "  ".join("      n/a" if row[key] is None else f"{row[key]:9.4f}" for key in columns)
+        print(f"{digit:>5}  {values}  {row['support']:7,}")
 
 
 # ---------------------------------------------------------------------------
@@ -501,7 +505,7 @@ def run(args: argparse.Namespace) -> None:
 
     metrics = evaluate(probabilities, labels)
     metrics |= {"model": str(args.model), "data_source": data.source}
-    print_report(metrics, labels, probabilities)
+    print_report(metrics)
 
     write_json(output_dir / "metrics.json", metrics)
     plot_confusion_matrix(metrics, output_dir / "confusion_matrix.png")

@@ -78,6 +78,29 @@ def test_metrics_are_consistent(trained, tiny_mnist):
     assert metrics["test_loss"] > 0 and str(tiny_mnist) in metrics["data_source"]
 
 
+def test_printed_report_matches_metrics_json(trained, tiny_mnist, tmp_path):
+    result = run_script(
+        "mnist_classification.py",
+        "--data",
+        tiny_mnist,
+        "--model",
+        trained / "model.keras",
+        "--output-dir",
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert f"Test accuracy: {metrics['test_accuracy']:.4f}" in result.stdout
+    rows = [line.split() for line in result.stdout.splitlines() if line[:5].strip().isdigit()]
+    assert [row[0] for row in rows] == [str(digit) for digit in range(10)]
+    for digit, precision, recall, f1, roc_auc, average_precision, support in rows:
+        stats = metrics["per_class"][digit]
+        assert [precision, recall, f1, roc_auc, average_precision] == [
+            f"{stats[key]:.4f}" for key in ("precision", "recall", "f1", "roc_auc", "average_precision")
+        ]
+        assert int(support.replace(",", "")) == stats["support"]
+
+
 def test_saved_model_reloads_and_reproduces_the_reported_accuracy(trained, tiny_mnist):
     """The contract: plain load_model (safe mode), then evaluate, gives metrics.json's numbers."""
     keras = import_keras()
