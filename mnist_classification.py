@@ -410,6 +410,7 @@ def image_files(paths: list[Path]) -> list[Path]:
 def classify_images(model, paths: list[Path], save_dir: Path | None) -> list[dict]:
     """Predict the digit in each image file, in batches; one result (or error) per file."""
     results = []
+    taken: set[str] = set()  # names of the preprocessed PNGs written so far
     for start in range(0, len(paths), IMAGE_BATCH):
         batch, digits = [], []
         for path in paths[start : start + IMAGE_BATCH]:
@@ -430,17 +431,27 @@ def classify_images(model, paths: list[Path], save_dir: Path | None) -> list[dic
                 "top_3": [{"digit": int(d), "probability": float(row[d])} for d in top],
             }
             if save_dir is not None:
-                result["preprocessed"] = str(save_preprocessed(digit, save_dir, Path(result["file"])))
+                path = save_preprocessed(digit, save_dir, Path(result["file"]), taken)
+                result["preprocessed"] = str(path)
         results += batch
     order = {str(path): i for i, path in enumerate(paths)}
     return sorted(results, key=lambda result: order[result["file"]])
 
 
-def save_preprocessed(digit: np.ndarray, folder: Path, source: Path) -> Path:
-    """Write the 28x28 input the network saw as a PNG (white digit on black, like MNIST)."""
+def save_preprocessed(digit: np.ndarray, folder: Path, source: Path, taken: set[str]) -> Path:
+    """Write the 28x28 input the network saw as a PNG (white digit on black, like MNIST).
+
+    It is named after the source file (`photo.jpg` -> `photo.jpg.png`); files of the same
+    name from different folders get `photo-2.jpg.png`, ... instead of overwriting each other.
+    """
     from PIL import Image
 
-    path = folder / f"{source.name}.png"
+    name, copy = f"{source.name}.png", 1
+    while name in taken:
+        copy += 1
+        name = f"{source.stem}-{copy}{source.suffix}.png"
+    taken.add(name)
+    path = folder / name
     with atomic_path(path) as temporary:
         Image.fromarray(np.round(digit * 255).astype(np.uint8)).save(temporary, format="PNG")
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -239,6 +240,24 @@ def test_cli_answers_each_file_and_saves_what_the_network_saw(trained, photo_fol
     for i in range(3):
         with Image.open(saved / f"digit-{i}.png.png") as seen:
             assert seen.size == (28, 28) and seen.mode == "L"
+
+
+def test_same_names_from_different_folders_keep_their_own_preprocessed_view(trained, tmp_path, synthetic):
+    sources = []
+    for i, folder in enumerate(("first", "second", "third")):
+        (tmp_path / folder).mkdir()
+        sources.append(tmp_path / folder / "digit.png")
+        make_photo(synthetic[1][i], np.random.default_rng(i)).save(sources[-1])
+    saved = tmp_path / "seen"
+    command = ["--model", trained / "model.keras", "--json", "--save-preprocessed", saved]
+    result = run_script("mnist_classification.py", *command, "--image", *sources)
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    written = [Path(answer["preprocessed"]) for answer in answers]
+    assert [path.name for path in written] == ["digit.png.png", "digit-2.png.png", "digit-3.png.png"]
+    assert sorted(saved.iterdir()) == sorted(written)
+    views = [np.asarray(Image.open(path)) for path in written]
+    assert not np.array_equal(views[0], views[1]) and not np.array_equal(views[1], views[2])
 
 
 def test_cli_json(trained, photo_folder):
