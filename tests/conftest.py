@@ -81,6 +81,13 @@ def private_compile_cache(tmp_path_factory) -> None:
 
 
 @pytest.fixture(scope="session")
+def raw_mnist(tmp_path_factory) -> Path:
+    """96 training and 20 test images as uncompressed IDX files: no checksum warnings,
+    so stderr holds only what the scripts say."""
+    return write_mnist_folder(tmp_path_factory.mktemp("raw_mnist"), n_train=96, n_test=20, gz=False)
+
+
+@pytest.fixture(scope="session")
 def tiny_mnist(tmp_path_factory) -> Path:
     """600 training and 200 test images as gzipped IDX files."""
     return write_mnist_folder(tmp_path_factory.mktemp("tiny_mnist"))
@@ -91,6 +98,15 @@ def script_env(**extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "MNIST_DATA"}
     env.update(extra)
     return env
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    """Exit code 2, one line on stderr that says what is wrong, and no traceback."""
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip()
+    assert message and "\n" not in message and "Traceback" not in message, message
+    for fragment in fragments:
+        assert fragment in message, message
 
 
 def run_script(script: str, *args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT):

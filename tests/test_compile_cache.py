@@ -6,14 +6,9 @@ from __future__ import annotations
 import zipfile
 
 import pytest
-from conftest import script_env, train_one_epoch, write_mnist_folder
+from conftest import script_env, train_one_epoch
 
 import model
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return write_mnist_folder(tmp_path_factory.mktemp("data"), n_train=96, n_test=20, gz=False)
 
 
 def train(data, output, cache, *extra: str):
@@ -30,26 +25,26 @@ def entries(cache):
     return found
 
 
-def test_a_rerun_loads_the_loop_and_trains_the_same_model(tmp_path, data):
+def test_a_rerun_loads_the_loop_and_trains_the_same_model(tmp_path, raw_mnist):
     cache = tmp_path / "cache"
-    _, first = train(data, tmp_path / "a", cache)
+    _, first = train(raw_mnist, tmp_path / "a", cache)
     kept = entries(cache)
     assert len(kept) == 1  # 96 images, batch 32: one batch-matrix shape, one compiled loop
     stamps = [entry.stat().st_mtime_ns for entry in kept]
 
-    _, second = train(data, tmp_path / "b", cache)
+    _, second = train(raw_mnist, tmp_path / "b", cache)
     assert entries(cache) == kept  # nothing new compiled: the kept loop was loaded
     assert [entry.stat().st_mtime_ns for entry in kept] == stamps
-    _, uncached = train(data, tmp_path / "c", tmp_path / "unused", "--no-compile-cache")
+    _, uncached = train(raw_mnist, tmp_path / "c", tmp_path / "unused", "--no-compile-cache")
     assert not (tmp_path / "unused").exists()
     assert first == second == uncached
 
 
 @pytest.mark.parametrize("damage", ["truncated", "one byte changed", "checksum missing"])
-def test_a_damaged_entry_is_never_loaded(tmp_path, data, damage):
+def test_a_damaged_entry_is_never_loaded(tmp_path, raw_mnist, damage):
     """TensorFlow would fail on a truncated entry and run a changed one; the checksum stops both."""
     cache = tmp_path / "cache"
-    _, expected = train(data, tmp_path / "a", cache)
+    _, expected = train(raw_mnist, tmp_path / "a", cache)
     [entry] = entries(cache)
     damaged = bytearray(entry.read_bytes())
     if damage == "truncated":
@@ -61,45 +56,45 @@ def test_a_damaged_entry_is_never_loaded(tmp_path, data, damage):
     entry.write_bytes(damaged)
     (entry.parent / f".{entry.stem}-x1y2z3.pb").write_bytes(damaged)  # a killed run's temporary file
 
-    stderr, weights = train(data, tmp_path / "b", cache)
+    stderr, weights = train(raw_mnist, tmp_path / "b", cache)
     assert "damaged" in stderr and weights == expected
     assert entries(cache) == [entry]  # compiled afresh and kept again, with its checksum
     assert model.file_digest(entry, "sha256") == entry.with_suffix(".sha256").read_text().strip()
-    stderr, _ = train(data, tmp_path / "c", cache)
+    stderr, _ = train(raw_mnist, tmp_path / "c", cache)
     assert "compile cache" not in stderr
 
 
-def test_an_entry_tensorflow_refuses_costs_a_warning_and_a_compile(tmp_path, data):
+def test_an_entry_tensorflow_refuses_costs_a_warning_and_a_compile(tmp_path, raw_mnist):
     """An intact file TensorFlow cannot use (here: cut short, with a checksum to match)."""
     cache = tmp_path / "cache"
-    _, expected = train(data, tmp_path / "a", cache)
+    _, expected = train(raw_mnist, tmp_path / "a", cache)
     [entry] = entries(cache)
     entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
     entry.with_suffix(".sha256").write_text(model.file_digest(entry, "sha256"))
 
-    stderr, weights = train(data, tmp_path / "b", cache)
+    stderr, weights = train(raw_mnist, tmp_path / "b", cache)
     assert "could not be used" in stderr and "compiling afresh" in stderr
     assert weights == expected
     assert entries(cache) == []  # the refused entry is gone
-    stderr, weights = train(data, tmp_path / "c", cache)  # and the next run is clean and kept again
+    stderr, weights = train(raw_mnist, tmp_path / "c", cache)  # and the next run is clean and kept again
     assert "compile cache" not in stderr and weights == expected
     assert len(entries(cache)) == 1
 
 
-def test_an_unwritable_cache_folder_only_warns(tmp_path, data):
+def test_an_unwritable_cache_folder_only_warns(tmp_path, raw_mnist):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    stderr, weights = train(data, tmp_path / "a", blocker)
+    stderr, weights = train(raw_mnist, tmp_path / "a", blocker)
     assert "compile cache" in stderr and "not updated" in stderr
-    _, expected = train(data, tmp_path / "b", tmp_path / "cache", "--no-compile-cache")
+    _, expected = train(raw_mnist, tmp_path / "b", tmp_path / "cache", "--no-compile-cache")
     assert weights == expected
 
 
-def test_no_scratch_folders_are_left_behind(tmp_path, data):
+def test_no_scratch_folders_are_left_behind(tmp_path, raw_mnist):
     temp = tmp_path / "temp"
     temp.mkdir()
     env = script_env(MNIST_COMPILE_CACHE=str(tmp_path / "cache"), TMPDIR=str(temp))
-    train_one_epoch(data, tmp_path / "out", env=env)
+    train_one_epoch(raw_mnist, tmp_path / "out", env=env)
     assert len(entries(tmp_path / "cache")) == 1  # the cache was in use, so a scratch folder was made
     assert list(temp.iterdir()) == []
 

@@ -10,22 +10,13 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_script, script_env, train_one_epoch, write_mnist_folder
+from conftest import ROOT, assert_one_line_error, run_script, script_env, train_one_epoch, write_mnist_folder
 from PIL import Image
 
 from model import import_keras, load_mnist, preprocess
 
 PNGS = ("training_curves.png", "confusion_matrix.png", "misclassified.png", "roc_curves.png")
 PNGS += ("precision_recall_curves.png",)
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    """Exit code 2, one line on stderr that says what is wrong, and no traceback."""
-    assert result.returncode == 2, result.stderr
-    message = result.stderr.strip()
-    assert "\n" not in message and "Traceback" not in message, message
-    for fragment in fragments:
-        assert fragment in message, message
 
 
 # --- a user's first run ------------------------------------------------------
@@ -133,12 +124,6 @@ def test_same_seed_gives_identical_results_and_another_seed_does_not(tmp_path, t
 
 
 # --- bad input: one clear line, exit code 2 ---------------------------------------------
-@pytest.fixture(scope="module")
-def raw_mnist(tmp_path_factory):
-    """Uncompressed IDX files: no checksum warnings, so stderr holds only the error."""
-    return write_mnist_folder(tmp_path_factory.mktemp("raw"), n_train=64, n_test=20, gz=False)
-
-
 def test_training_without_data_offline(tmp_path):
     home = tmp_path / "home"  # an empty Keras cache, and no network to fill it
     result = run_script(
