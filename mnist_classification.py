@@ -139,11 +139,11 @@ def print_report(metrics: dict) -> None:
     print(f"Test loss:     {metrics['test_loss']:.4f}")
     print(f"Test accuracy: {metrics['test_accuracy']:.4f} ({metrics['n_test']:,} images)")
     print()
-    columns = {"precision": "precision", "recall": "recall", "f1": "f1", "roc_auc": "ROC AUC"}
-    columns["average_precision"] = "avg prec"
-    print("digit  " + "  ".join(f"{title:>9}" for title in columns.values()) + "  support")
+    keys = ("precision", "recall", "f1", "roc_auc", "average_precision")
+    titles = ("precision", "recall", "f1", "ROC AUC", "avg prec")
+    print("digit  " + "  ".join(f"{title:>9}" for title in titles) + "  support")
     for digit, row in metrics["per_class"].items():
-        values = "  ".join("      n/a" if row[key] is None else f"{row[key]:9.4f}" for key in columns)
+        values = "  ".join("      n/a" if row[key] is None else f"{row[key]:9.4f}" for key in keys)
         print(f"{digit:>5}  {values}  {row['support']:7,}")
 
 
