@@ -190,7 +190,9 @@ def plot_misclassified(images: np.ndarray, labels: np.ndarray, probabilities: np
     shown = wrong[np.argsort(-confidence, kind="stable")][:MISCLASSIFIED_SHOWN]
     columns = 5
     rows = max(1, -(-len(shown) // columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(1.9 * columns, 2.2 * rows), squeeze=False)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(1.9 * columns, 2.2 * rows), squeeze=False, layout="constrained"
+    )
     for axis in axes.flat:
         axis.axis("off")
     for axis, index in zip(axes.flat, shown, strict=False):
