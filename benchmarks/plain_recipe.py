@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from model import load_mnist  # only to read an offline copy of MNIST
+from mnist_pipeline.data import load_mnist  # only to read an offline copy of MNIST
 
 
 def plain_model() -> keras.Model:

@@ -5,7 +5,7 @@
 Both get the same arrays, already in memory; runs alternate (plain, project, plain, ...)
 so that a busy machine slows both alike. "Plain" is the way most tutorials write it:
 Sequential 784-100-50-25-10, `fit(x / 255.0, y, epochs=5, batch_size=32,
-validation_data=test set)` on float64 arrays. "Project" is `model.train`, the code
+validation_data=test set)` on float64 arrays. "Project" is `mnist_pipeline.training.train`, the code
 `python model.py` runs, given the uint8 images as loaded, without the compile cache: each
 run here compiles its training loop, as `python model.py` does on its first run
 (process_speed.py measures reruns). Seconds are wall time of the training call alone
@@ -24,7 +24,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import model as recipe  # the project's model.py, found from the line above
+import model as recipe  # the project's model.py (the recipe), found from the line above
+from mnist_pipeline.backend import device_name, import_keras
+from mnist_pipeline.data import load_mnist, preprocess
+from mnist_pipeline.training import train
 
 
 def plain_keras_fit(keras, data, seed: int) -> tuple[float, float]:
@@ -48,9 +51,9 @@ def project_train(keras, data, seed: int) -> tuple[float, float]:
     keras.utils.set_random_seed(seed)
     model = recipe.build_model()
     started = time.perf_counter()
-    recipe.train(model, data.x_train, data.y_train, seed=seed, verbose=False)
+    train(model, data.x_train, data.y_train, recipe.EPOCHS, recipe.BATCH_SIZE, seed, verbose=False)
     seconds = time.perf_counter() - started
-    return seconds, model.evaluate(recipe.preprocess(data.x_test), data.y_test, batch_size=1000, verbose=0)[1]
+    return seconds, model.evaluate(preprocess(data.x_test), data.y_test, batch_size=1000, verbose=0)[1]
 
 
 def main() -> None:
@@ -61,8 +64,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each (default: 3)")
     args = parser.parse_args()
 
-    data = recipe.load_mnist(args.data)
-    keras = recipe.import_keras()
+    data = load_mnist(args.data)
+    keras = import_keras()
     runs: dict[str, list[tuple[float, float]]] = {"plain Keras fit": [], "project train": []}
     for repeat in range(args.repeats):
         for name, method in (("plain Keras fit", plain_keras_fit), ("project train", project_train)):
@@ -83,7 +86,7 @@ def main() -> None:
         print(f"| {name} | {medians[name]:.2f} | {plain / medians[name]:.1f}x | {accuracies} |")
     print()
     print(
-        f"{datetime.date.today()}, {platform.machine()}, {os.cpu_count()} CPUs, {recipe.device_name()}, "
+        f"{datetime.date.today()}, {platform.machine()}, {os.cpu_count()} CPUs, {device_name()}, "
         f"TensorFlow {sys.modules['tensorflow'].__version__}, Keras {keras.__version__}"
     )
 

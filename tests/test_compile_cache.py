@@ -8,7 +8,8 @@ import zipfile
 import pytest
 from conftest import script_env, train_one_epoch
 
-import model
+from mnist_pipeline import compile_cache
+from mnist_pipeline.files import file_digest
 
 
 def train(data, output, cache, *extra: str):
@@ -59,7 +60,7 @@ def test_a_damaged_entry_is_never_loaded(tmp_path, raw_mnist, damage):
     stderr, weights = train(raw_mnist, tmp_path / "b", cache)
     assert "damaged" in stderr and weights == expected
     assert entries(cache) == [entry]  # compiled afresh and kept again, with its checksum
-    assert model.file_digest(entry, "sha256") == entry.with_suffix(".sha256").read_text().strip()
+    assert file_digest(entry, "sha256") == entry.with_suffix(".sha256").read_text().strip()
     stderr, _ = train(raw_mnist, tmp_path / "c", cache)
     assert "compile cache" not in stderr
 
@@ -70,7 +71,7 @@ def test_an_entry_tensorflow_refuses_costs_a_warning_and_a_compile(tmp_path, raw
     _, expected = train(raw_mnist, tmp_path / "a", cache)
     [entry] = entries(cache)
     entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
-    entry.with_suffix(".sha256").write_text(model.file_digest(entry, "sha256"))
+    entry.with_suffix(".sha256").write_text(file_digest(entry, "sha256"))
 
     stderr, weights = train(raw_mnist, tmp_path / "b", cache)
     assert "could not be used" in stderr and "compiling afresh" in stderr
@@ -101,16 +102,16 @@ def test_no_scratch_folders_are_left_behind(tmp_path, raw_mnist):
 
 def test_entries_are_kept_apart_by_xla_flags(monkeypatch):
     monkeypatch.delenv("XLA_FLAGS", raising=False)
-    default = model.machine_fingerprint()
+    default = compile_cache.machine_fingerprint()
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true")
-    assert model.machine_fingerprint() != default
+    assert compile_cache.machine_fingerprint() != default
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
-    assert model.machine_fingerprint() == default
+    assert compile_cache.machine_fingerprint() == default
 
 
 def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("MNIST_COMPILE_CACHE", str(tmp_path / "here"))
-    assert model.default_cache_dir() == tmp_path / "here"
+    assert compile_cache.default_cache_dir() == tmp_path / "here"
     monkeypatch.delenv("MNIST_COMPILE_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert model.default_cache_dir() == tmp_path / "xdg" / "mnist-mlp"
+    assert compile_cache.default_cache_dir() == tmp_path / "xdg" / "mnist-mlp"

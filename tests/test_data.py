@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import make_split, write_idx, write_mnist_folder
 
-from model import DATA_ENV, DataError, load_mnist, preprocess, read_idx
+from mnist_pipeline.data import DATA_ENV, DataError, load_mnist, preprocess, read_idx
 
 IDX_NAMES = (
     "train-images-idx3-ubyte",

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import run_script, script_env
 
-from model import import_keras
+from mnist_pipeline.backend import import_keras
 
 MNIST_DATA = os.environ.get("MNIST_DATA")
 pytestmark = [

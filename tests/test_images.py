@@ -11,8 +11,11 @@ import pytest
 from conftest import make_photo, make_split, run_script
 from PIL import Image
 
-import mnist_classification as mc
-from model import build_model, import_keras, load_mnist, preprocess, train
+from mnist_pipeline import classify, handwriting
+from mnist_pipeline.backend import import_keras
+from mnist_pipeline.data import load_mnist, preprocess
+from mnist_pipeline.training import train
+from model import BATCH_SIZE, EPOCHS, SEED, build_model
 
 PHOTO_DIGITS = 150  # each saved as PNG and as JPEG: 300 photos
 
@@ -20,7 +23,7 @@ PHOTO_DIGITS = 150  # each saved as PNG and as JPEG: 300 photos
 def mnist_style(images: np.ndarray) -> np.ndarray:
     """Rendered digits normalized as MNIST's were (20 px box, centred by mass), as uint8."""
     return np.stack(
-        [np.round(mc.to_mnist(image / np.float32(255)) * 255).astype(np.uint8) for image in images]
+        [np.round(handwriting.to_mnist(image / np.float32(255)) * 255).astype(np.uint8) for image in images]
     )
 
 
@@ -30,7 +33,7 @@ def synthetic():
     (x_train, y_train), (x_test, _) = make_split(3000, 1), make_split(PHOTO_DIGITS, 2)
     import_keras().utils.set_random_seed(0)
     model = build_model()
-    train(model, mnist_style(x_train), y_train, epochs=5, verbose=False)
+    train(model, mnist_style(x_train), y_train, EPOCHS, BATCH_SIZE, SEED, verbose=False)
     return model, mnist_style(x_test)
 
 
@@ -43,7 +46,7 @@ def photo_agreement(model, digits: np.ndarray, folder) -> float:
         photo.save(folder / f"{i}.png")
         photo.save(folder / f"{i}.jpg", quality=85)
         paths += [folder / f"{i}.png", folder / f"{i}.jpg"]
-    results = mc.classify_images(model, paths, save_dir=None)
+    results = classify.classify_images(model, paths, save_dir=None)
     assert not [result for result in results if "error" in result]
     on_photos = np.array([result["digit"] for result in results])
     on_digits = model.predict(preprocess(digits), verbose=0).argmax(axis=1)
@@ -61,7 +64,7 @@ def test_photos_of_real_mnist_digits_get_the_same_answer(tmp_path):
     data = load_mnist(os.environ["MNIST_DATA"])
     import_keras().utils.set_random_seed(0)
     model = build_model()
-    train(model, data.x_train, data.y_train, verbose=False)
+    train(model, data.x_train, data.y_train, EPOCHS, BATCH_SIZE, SEED, verbose=False)
     chosen = np.random.default_rng(1).choice(len(data.x_test), PHOTO_DIGITS, replace=False)
     assert photo_agreement(model, data.x_test[chosen], tmp_path) >= 0.95
 
@@ -77,7 +80,7 @@ def assert_nearly_unchanged(digits: np.ndarray, alignment: float, difference: fl
     where the centre of mass lies near a half pixel, rounding may move it by one pixel."""
     differences = []
     for digit in digits:
-        again = mc.to_mnist(digit / np.float32(255))
+        again = handwriting.to_mnist(digit / np.float32(255))
         assert again.shape == (28, 28) and again.dtype == np.float32
         original = digit.astype(np.float32) / 255
         assert best_alignment(again, original) > alignment
@@ -102,7 +105,7 @@ def test_the_digit_is_centred_by_mass_in_a_20_pixel_box(synthetic):
     _, digits = synthetic
     page = np.ones((300, 500), dtype=np.float32)  # a light page, digit far off-centre
     page[20:160, 330:470] = 1 - np.asarray(Image.fromarray(digits[0]).resize((140, 140))) / 255
-    digit = mc.to_mnist(page)
+    digit = handwriting.to_mnist(page)
     rows, columns = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
     assert max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1 == 20
     mass = digit / digit.sum()
@@ -129,7 +132,7 @@ def test_image_modes_all_read_as_the_same_digit(synthetic, tmp_path, mode):
         image = photo.convert(mode)
     suffix = ".tif" if mode in ("CMYK", "I;16") else ".png"
     image.save(tmp_path / f"digit{suffix}")
-    [result] = mc.classify_images(model, [tmp_path / f"digit{suffix}"], save_dir=None)
+    [result] = classify.classify_images(model, [tmp_path / f"digit{suffix}"], save_dir=None)
     expected = model.predict(preprocess(digit[None]), verbose=0).argmax()
     assert result["digit"] == expected, result
 
@@ -139,7 +142,7 @@ def test_other_formats(synthetic, tmp_path, suffix):
     model, digits = synthetic
     path = tmp_path / f"digit{suffix}"
     make_photo(digits[5], np.random.default_rng(5)).save(path)
-    [result] = mc.classify_images(model, [path], save_dir=None)
+    [result] = classify.classify_images(model, [path], save_dir=None)
     assert result["digit"] == model.predict(preprocess(digits[5][None]), verbose=0).argmax()
 
 
@@ -149,7 +152,7 @@ def test_phone_photo_turned_by_its_exif_orientation(synthetic, tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to view": how phones save a portrait shot
     upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "phone.jpg", exif=exif, quality=90)
-    [result] = mc.classify_images(model, [tmp_path / "phone.jpg"], save_dir=None)
+    [result] = classify.classify_images(model, [tmp_path / "phone.jpg"], save_dir=None)
     assert result["digit"] == model.predict(preprocess(digits[8][None]), verbose=0).argmax()
 
 
@@ -157,14 +160,14 @@ def test_gif_uses_its_first_frame(synthetic, tmp_path):
     model, digits = synthetic
     frames = [make_photo(digits[i], np.random.default_rng(i)).resize((300, 300)) for i in (6, 7)]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
-    [result] = mc.classify_images(model, [tmp_path / "anim.gif"], save_dir=None)
+    [result] = classify.classify_images(model, [tmp_path / "anim.gif"], save_dir=None)
     assert result["digit"] == model.predict(preprocess(digits[6][None]), verbose=0).argmax()
 
 
 # --- bad files: one clear line each, the rest still answered ------------------------------
 def refuse(path, match: str) -> None:
-    with pytest.raises(mc.ImageError, match=match) as caught:
-        mc.to_mnist(mc.read_grey(path), name=str(path))
+    with pytest.raises(handwriting.ImageError, match=match) as caught:
+        handwriting.to_mnist(handwriting.read_grey(path), name=str(path))
     assert "\n" not in str(caught.value)
 
 
@@ -203,12 +206,12 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
 
 
 def test_unsupported_mode(tmp_path, monkeypatch):
-    with pytest.raises(mc.ImageError, match="unsupported image mode HSV"):
-        mc.grey_levels(Image.new("HSV", (50, 50)))
+    with pytest.raises(handwriting.ImageError, match="unsupported image mode HSV"):
+        handwriting.grey_levels(Image.new("HSV", (50, 50)))
     # No common format stores HSV, so a file that opens as HSV is simulated.
     Image.new("L", (50, 50)).save(tmp_path / "hsv.png")
-    original = mc.grey_levels
-    monkeypatch.setattr(mc, "grey_levels", lambda image: original(image.convert("HSV")))
+    original = handwriting.grey_levels
+    monkeypatch.setattr(handwriting, "grey_levels", lambda image: original(image.convert("HSV")))
     refuse(tmp_path / "hsv.png", "hsv.png: unsupported image mode HSV")
 
 

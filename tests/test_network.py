@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model import build_model, import_keras, train
+from mnist_pipeline.backend import import_keras
+from mnist_pipeline.training import train
+from model import build_model
 
 keras = import_keras()
 

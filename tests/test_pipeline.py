@@ -13,7 +13,8 @@ import pytest
 from conftest import ROOT, assert_one_line_error, run_script, script_env, train_one_epoch, write_mnist_folder
 from PIL import Image
 
-from model import import_keras, load_mnist, preprocess
+from mnist_pipeline.backend import import_keras
+from mnist_pipeline.data import load_mnist, preprocess
 
 PNGS = ("training_curves.png", "confusion_matrix.png", "misclassified.png", "roc_curves.png")
 PNGS += ("precision_recall_curves.png",)

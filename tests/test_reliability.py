@@ -27,7 +27,7 @@ from conftest import (
 from PIL import Image
 
 import model
-from model import import_keras
+from mnist_pipeline.backend import import_keras
 
 OUTPUTS = ("model.keras", "history.json", "training_curves.png")
 TRAIN_ARGS = ("--epochs", "1", "--quiet")

@@ -1,0 +1,94 @@
+"""Your own images: one answer (or one error) per file, in batches.
+
+Files are read and preprocessed 256 at a time, so thousands of images take about
+the same memory as a few hundred, and a broken file is reported while the others
+still get their answer.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mnist_pipeline.data import INPUT_SIZE
+from mnist_pipeline.files import atomic_path
+from mnist_pipeline.handwriting import IMAGE_SUFFIXES, ImageError, read_grey, to_mnist
+
+IMAGE_BATCH = 256  # files preprocessed and classified together; memory stays flat
+
+
+def image_files(paths: list[Path]) -> list[Path]:
+    """The files named, with each folder replaced by the images in it (sorted by name)."""
+    files = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        else:
+            files.append(path)
+    return files
+
+
+def classify_images(model, paths: list[Path], save_dir: Path | None) -> list[dict]:
+    """Predict the digit in each image file, in batches; one result (or error) per file."""
+    results = []
+    taken: set[str] = set()  # names of the preprocessed PNGs written so far
+    for start in range(0, len(paths), IMAGE_BATCH):
+        batch, digits = [], []
+        for path in paths[start : start + IMAGE_BATCH]:
+            try:
+                digits.append(to_mnist(read_grey(path), name=str(path)))
+                batch.append({"file": str(path)})
+            except ImageError as error:
+                results.append({"file": str(path), "error": str(error)})
+        if not batch:
+            continue
+        inputs = np.stack(digits).reshape(len(digits), INPUT_SIZE)
+        probabilities = model.predict(inputs, batch_size=IMAGE_BATCH, verbose=0)
+        for result, row, digit in zip(batch, probabilities, digits, strict=True):
+            top = np.argsort(-row, kind="stable")[:3]
+            result |= {
+                "digit": int(top[0]),
+                "probability": float(row[top[0]]),
+                "top_3": [{"digit": int(d), "probability": float(row[d])} for d in top],
+            }
+            if save_dir is not None:
+                path = save_preprocessed(digit, save_dir, Path(result["file"]), taken)
+                result["preprocessed"] = str(path)
+        results += batch
+    order = {str(path): i for i, path in enumerate(paths)}
+    return sorted(results, key=lambda result: order[result["file"]])
+
+
+def save_preprocessed(digit: np.ndarray, folder: Path, source: Path, taken: set[str]) -> Path:
+    """Write the 28x28 input the network saw as a PNG (white digit on black, like MNIST).
+
+    It is named after the source file (`photo.jpg` -> `photo.jpg.png`); files of the same
+    name from different folders get `photo-2.jpg.png`, ... instead of overwriting each other.
+    """
+    from PIL import Image
+
+    name, copy = f"{source.name}.png", 1
+    while name in taken:
+        copy += 1
+        name = f"{source.stem}-{copy}{source.suffix}.png"
+    taken.add(name)
+    path = folder / name
+    with atomic_path(path) as temporary:
+        Image.fromarray(np.round(digit * 255).astype(np.uint8)).save(temporary, format="PNG")
+    return path
+
+
+def report_images(results: list[dict], as_json: bool) -> None:
+    for result in results:
+        if "error" in result:
+            print(f"error: {result['error']}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(results, indent=2))
+        return
+    for result in results:
+        if "error" not in result:
+            top = ", ".join(f"{t['digit']} {t['probability']:.1%}" for t in result["top_3"])
+            print(f"{result['file']}: {result['digit']} ({result['probability']:.1%})   top 3: {top}")

@@ -1,0 +1,164 @@
+"""Handwriting: any picture of one digit -> an MNIST-style 28x28 image.
+
+MNIST digits are bright ink on black, scaled so the longer side of their
+bounding box is 20 px (anti-aliased), then placed in a 28x28 field with their
+centre of mass at the centre. A phone photo is dark ink on a light, unevenly lit
+page, large and off-centre; `to_mnist` undoes each of those differences.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mnist_pipeline.cli import PipelineError
+from mnist_pipeline.data import IMAGE_SIDE
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+MAX_IMAGE_PIXELS = 64_000_000  # refuse larger images (and decompression bombs) before decoding
+WORK_SIDE = 512  # big photos are shrunk to this longer side first: ample for a 20 px digit
+DIGIT_BOX = 20  # MNIST's box for the digit inside the 28x28 field
+FIELD_CENTRE = 14.0  # where MNIST puts the centre of mass (row and column, in pixels)
+MIN_INK_CONTRAST = 0.1  # ink must stand out from the page by 10% of full scale
+
+
+class ImageError(PipelineError):
+    """One image could not be read or holds no digit; the others still get their answer."""
+
+
+def read_grey(path: Path) -> np.ndarray:
+    """The image's first frame as grey levels in [0, 1], transparent pixels as page."""
+    import warnings
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.seek(0)  # first frame of a GIF or multi-page TIFF
+                image.load()
+                return grey_levels(ImageOps.exif_transpose(image))  # phone photos: upright as shot
+    except ImageError as error:
+        raise ImageError(f"{path}: {error}") from None
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a folder") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image file Pillow can read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{path}: more than {MAX_IMAGE_PIXELS:,} pixels; refusing to decode it") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:  # Pillow's words for broken files
+        raise ImageError(f"{path}: damaged or truncated image ({error})") from None
+
+
+def grey_levels(image) -> np.ndarray:
+    """Grey in [0, 1] for every mode MNIST-style input can come in; transparency becomes page."""
+    mode = image.mode
+    if mode in ("1", "L", "RGB", "RGBX", "CMYK", "YCbCr"):
+        return np.asarray(image.convert("L"), dtype=np.float32) / 255
+    if mode.startswith("I") or mode == "F":  # 16- and 32-bit greyscale
+        values = np.asarray(image, dtype=np.float32)
+        full_scale = 255 if values.max(initial=0) <= 255 else 65535
+        return np.clip(values / full_scale, 0, 1)
+    if mode in ("LA", "La", "PA", "P", "RGBA", "RGBa"):
+        rgba = image.convert("RGBA")
+        grey = np.asarray(rgba.convert("L"), dtype=np.float32) / 255
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255
+        opaque = alpha > 0.5
+        if not opaque.any():
+            return np.zeros_like(grey)  # fully transparent: no ink, reported later
+        # A drawing on a transparent canvas: the page is whatever the ink is not.
+        page = 1.0 if np.median(grey[opaque]) < 0.5 else 0.0
+        border = border_mask(grey.shape)
+        if opaque[border].mean() >= 0.5:  # an opaque page with a transparent hole or two
+            page = float(np.median(grey[opaque & border]))
+        return grey * alpha + page * (1 - alpha)
+    raise ImageError(f"unsupported image mode {mode}")
+
+
+def border_mask(shape: tuple[int, int]) -> np.ndarray:
+    """The outer 5% frame of an image, where the page shows even when the ink is off-centre."""
+    mask = np.zeros(shape, dtype=bool)
+    rows, columns = (max(1, round(side * 0.05)) for side in shape)
+    mask[:rows], mask[-rows:], mask[:, :columns], mask[:, -columns:] = True, True, True, True
+    return mask
+
+
+def otsu_threshold(values: np.ndarray) -> float:
+    """The grey level that best splits `values` into two classes (Otsu's method)."""
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-3:
+        return high  # a uniform image: nothing stands out as ink
+    counts, edges = np.histogram(values, bins=256, range=(low, high))
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight_low = np.cumsum(counts)
+    weight_high = weight_low[-1] - weight_low
+    mean_low = np.cumsum(counts * centres) / np.maximum(weight_low, 1)
+    mean_high = (np.sum(counts * centres) - np.cumsum(counts * centres)) / np.maximum(weight_high, 1)
+    return float(centres[np.argmax(weight_low * weight_high * (mean_low - mean_high) ** 2)])
+
+
+def smooth_background(grey: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """A quadratic surface fitted to the page around the ink: lighting gradients and soft
+    shadows are smooth, so subtracting this leaves the ink on an even, dark page."""
+    rows, columns = np.indices(grey.shape, dtype=np.float32)
+    y, x = rows / max(grey.shape[0] - 1, 1) * 2 - 1, columns / max(grey.shape[1] - 1, 1) * 2 - 1
+    terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
+    page = ~ink
+    sample = np.flatnonzero(page)[:: max(1, page.sum() // 20_000)]  # every pixel is not needed
+    coefficients, *_ = np.linalg.lstsq(terms.reshape(-1, 6)[sample], grey.reshape(-1)[sample], rcond=None)
+    return terms @ coefficients.astype(np.float32)
+
+
+def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
+    """Any greyscale picture of one digit -> 28x28 float32 in [0, 1], as MNIST was made."""
+    from PIL import Image, ImageFilter
+    from scipy import ndimage
+
+    # 1. Work at a modest size: a 12-megapixel photo holds no more digit than 512 px.
+    scale = WORK_SIDE / max(grey.shape)
+    if scale < 1:
+        size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+        grey = np.asarray(Image.fromarray(grey).resize(size, Image.Resampling.BOX))
+    # Smooth away speckle and paper grain (on a small image a 3x3 median would eat strokes).
+    if max(grey.shape) >= 4 * IMAGE_SIDE:
+        speckled = Image.fromarray(np.round(grey * 255).astype(np.uint8))
+        grey = np.asarray(speckled.filter(ImageFilter.MedianFilter(3)), dtype=np.float32) / 255
+    # 2. MNIST ink is bright on black: invert a light page.
+    if np.median(grey[border_mask(grey.shape)]) > 0.5:
+        grey = 1 - grey
+    # 3. Even out the lighting.
+    for _ in range(2):  # the second pass tells ink from page better, on an evened-out page
+        grey = grey - smooth_background(grey, grey > otsu_threshold(grey))
+    # 4. Stretch the ink to full brightness; the page and its noise become black.
+    ink = grey > otsu_threshold(grey)
+    near_ink = ndimage.binary_dilation(ink, iterations=3)  # anti-aliased edges are not page noise
+    page = grey[~near_ink] if not near_ink.all() else grey[~ink]
+    page_level = float(np.median(page))
+    noise = 1.4826 * float(np.median(np.abs(page - page_level)))  # robust standard deviation
+    ink_level = float(np.percentile(grey[ink], 95)) if ink.any() else page_level
+    if ink_level - page_level < max(MIN_INK_CONTRAST, 8 * noise):
+        raise ImageError(f"{name}: no ink found (a blank or nearly uniform image)")
+    floor = page_level + 3 * noise
+    grey = np.clip((grey - floor) / (ink_level - floor), 0, 1)
+    # 5. Keep the digit's strokes, drop stray specks: components under 5% of the largest go.
+    labels, _ = ndimage.label(grey > 0.25, structure=np.ones((3, 3)))
+    sizes = np.bincount(labels.ravel())[1:]
+    strokes = np.isin(labels, 1 + np.flatnonzero(sizes >= 0.05 * sizes.max()))
+    grey = np.where(ndimage.binary_dilation(strokes, iterations=2), grey, 0)
+    # 6. Crop to the ink, fit the longer side to 20 px, and centre by mass in 28x28.
+    rows, columns = np.flatnonzero(grey.any(axis=1)), np.flatnonzero(grey.any(axis=0))
+    crop = grey[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    factor = DIGIT_BOX / max(crop.shape)
+    size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
+    digit = np.clip(np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS)), 0, 1)
+    centre_row, centre_column = ndimage.center_of_mass(digit)
+    top = int(np.clip(round(FIELD_CENTRE - centre_row), 0, IMAGE_SIDE - digit.shape[0]))
+    left = int(np.clip(round(FIELD_CENTRE - centre_column), 0, IMAGE_SIDE - digit.shape[1]))
+    field = np.zeros((IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
+    field[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
+    return field / field.max()

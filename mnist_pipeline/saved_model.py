@@ -1,0 +1,67 @@
+"""The saved model: written atomically, loaded safely, checked before use.
+
+`model.keras` is a zip archive that Keras reads; it is checked as a zip (and for
+zip bombs) before Keras opens it, and Keras' safe mode stays on, so a file that
+carries Python code (a Lambda layer) is refused rather than run.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from mnist_pipeline.backend import import_keras
+from mnist_pipeline.cli import PipelineError
+from mnist_pipeline.data import INPUT_SIZE, NUM_CLASSES
+from mnist_pipeline.files import atomic_path
+
+MODEL_FILE = "model.keras"
+MAX_MODEL_BYTES = 512 * 1024 * 1024  # a .keras archive that unpacks to more is refused (zip bombs)
+
+
+def save_model(model, path: Path) -> None:
+    with atomic_path(path) as temporary:
+        model.save(temporary)
+
+
+def load_classifier(path: Path):
+    """Load a saved Keras model (safe mode on) and check it maps 784 pixels to 10 classes."""
+    if not path.is_file():
+        raise PipelineError(f"{path}: no model here; run `python model.py` first to train one")
+    check_model_archive(path)
+    keras = import_keras()
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # noqa: BLE001 - Keras raises many types for a bad archive
+        reason = " ".join(str(error).split()) or type(error).__name__
+        if "safe_mode" in reason:
+            raise PipelineError(
+                f"{path}: refused: the model contains Python code (such as a Lambda layer), "
+                "which Keras' safe mode does not run for files from elsewhere"
+            ) from None
+        raise PipelineError(f"{path}: cannot load as a Keras model ({reason[:200]})") from None
+    input_shape, output_shape = tuple(model.input_shape), tuple(model.output_shape)
+    if input_shape[1:] != (INPUT_SIZE,) or output_shape[1:] != (NUM_CLASSES,):
+        raise PipelineError(
+            f"{path}: model maps {input_shape[1:]} to {output_shape[1:]}; "
+            f"this script needs ({INPUT_SIZE},) pixels in and ({NUM_CLASSES},) class probabilities out"
+        )
+    return model
+
+
+def check_model_archive(path: Path) -> None:
+    """A .keras file is a zip archive: refuse anything else, and zip bombs, before Keras reads it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise PipelineError(
+            f"{path}: not a Keras model file (.keras files are zip archives: {error})"
+        ) from None
+    if unpacked > MAX_MODEL_BYTES:
+        raise PipelineError(
+            f"{path}: unpacks to {unpacked:,} bytes, more than {MAX_MODEL_BYTES:,}; refusing it"
+        )
+    if "config.json" not in names:
+        raise PipelineError(f"{path}: not a Keras model file (no config.json in the archive)")
