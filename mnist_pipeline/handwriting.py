@@ -8,6 +8,7 @@ page, large and off-centre; `to_mnist` undoes each of those differences.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -27,32 +28,41 @@ class ImageError(PipelineError):
     """One image could not be read or holds no digit; the others still get their answer."""
 
 
-def read_grey(path: Path) -> np.ndarray:
-    """The image's first frame as grey levels in [0, 1], transparent pixels as page."""
-    import warnings
+class ImageTooLarge(ImageError):
+    """More pixels than MAX_IMAGE_PIXELS, found from the header before anything is decoded."""
 
+
+class NoInk(ImageError):
+    """A blank or nearly uniform picture: there is no digit to classify."""
+
+
+def read_grey(source: Path | bytes, name: str | None = None) -> np.ndarray:
+    """The image's first frame as grey levels in [0, 1], transparent pixels as page.
+
+    `source` is a file's path or the file's bytes (an upload); `name` is what error
+    messages call it (the path, by default).
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    name = name or str(source)
+    Image.MAX_IMAGE_PIXELS = None  # Pillow's own check warns first; ours, below, refuses at once
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.seek(0)  # first frame of a GIF or multi-page TIFF
-                image.load()
-                return grey_levels(ImageOps.exif_transpose(image))  # phone photos: upright as shot
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:  # only the header has been read
+                raise ImageTooLarge(f"more than {MAX_IMAGE_PIXELS:,} pixels; refusing to decode it")
+            image.seek(0)  # first frame of a GIF or multi-page TIFF
+            image.load()
+            return grey_levels(ImageOps.exif_transpose(image))  # phone photos: upright as shot
     except ImageError as error:
-        raise ImageError(f"{path}: {error}") from None
+        raise type(error)(f"{name}: {error}") from None
     except FileNotFoundError:
-        raise ImageError(f"{path}: no such file") from None
+        raise ImageError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise ImageError(f"{path}: is a folder") from None
+        raise ImageError(f"{name}: is a folder") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image file Pillow can read") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{path}: more than {MAX_IMAGE_PIXELS:,} pixels; refusing to decode it") from None
+        raise ImageError(f"{name}: not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:  # Pillow's words for broken files
-        raise ImageError(f"{path}: damaged or truncated image ({error})") from None
+        raise ImageError(f"{name}: damaged or truncated image ({error})") from None
 
 
 def grey_levels(image) -> np.ndarray:
@@ -142,7 +152,7 @@ def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
     noise = 1.4826 * float(np.median(np.abs(page - page_level)))  # robust standard deviation
     ink_level = float(np.percentile(grey[ink], 95)) if ink.any() else page_level
     if ink_level - page_level < max(MIN_INK_CONTRAST, 8 * noise):
-        raise ImageError(f"{name}: no ink found (a blank or nearly uniform image)")
+        raise NoInk(f"{name}: no ink found (a blank or nearly uniform image)")
     floor = page_level + 3 * noise
     grey = np.clip((grey - floor) / (ink_level - floor), 0, 1)
     # 5. Keep the digit's strokes, drop stray specks: components under 5% of the largest go.

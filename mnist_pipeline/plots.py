@@ -48,28 +48,39 @@ def plot_confusion_matrix(metrics: dict, path: Path) -> None:
 
 
 def plot_misclassified(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray, path: Path) -> None:
-    """The most confidently wrong predictions, most confident first."""
+    """The most confidently wrong predictions, most confident first, five to a row.
+
+    The digits are pasted into one picture with room for a caption above each, and
+    drawn on a single axis: 25 separate axes cost about six times as long to draw.
+    """
     plt = pyplot()
     predicted = probabilities.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)
     confidence = probabilities[wrong, predicted[wrong]]
     shown = wrong[np.argsort(-confidence, kind="stable")][:MISCLASSIFIED_SHOWN]
-    columns = 5
+    columns, side = 5, images.shape[1]
     rows = max(1, -(-len(shown) // columns))
-    figure, axes = plt.subplots(
-        rows, columns, figsize=(1.9 * columns, 2.2 * rows), squeeze=False, layout="constrained"
-    )
-    for axis in axes.flat:
-        axis.axis("off")
-    for axis, index in zip(axes.flat, shown, strict=False):
-        axis.imshow(images[index], cmap="gray_r")
-        axis.set_title(
+    cell_width, cell_height = side + 4, side + 10  # a margin between digits, a caption above each
+    mosaic = np.zeros((rows * cell_height, columns * cell_width), dtype=images.dtype)
+    width = 1.9 * columns
+    figure = plt.figure(figsize=(width, width * mosaic.shape[0] / mosaic.shape[1] + 0.4))
+    axis = figure.add_axes((0, 0, 1, 1 - 0.4 / figure.get_figheight()))  # the title above it
+    for i, index in enumerate(shown):
+        top, left = (i // columns) * cell_height + cell_height - side, (i % columns) * cell_width + 2
+        mosaic[top : top + side, left : left + side] = images[index]
+        axis.text(
+            left + side / 2,
+            top - 1,
             f"true {labels[index]}, said {predicted[index]}\n"
             f"p = {probabilities[index, predicted[index]]:.2f}",
+            ha="center",
+            va="bottom",
             fontsize=9,
         )
+    axis.imshow(mosaic, cmap="gray_r", interpolation="nearest")
+    axis.axis("off")
     title = f"Most confidently wrong test digits ({len(wrong):,} wrong in all)"
-    figure.suptitle(title if len(wrong) else "No test digit was misclassified")
+    figure.suptitle(title if len(wrong) else "No test digit was misclassified", y=0.995)
     save_figure(figure, path)
 
 
