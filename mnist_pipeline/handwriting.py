@@ -103,8 +103,10 @@ def otsu_threshold(values: np.ndarray) -> float:
     low, high = float(values.min()), float(values.max())
     if high - low < 1e-3:
         return high  # a uniform image: nothing stands out as ink
-    counts, edges = np.histogram(values, bins=256, range=(low, high))
-    centres = (edges[:-1] + edges[1:]) / 2
+    bins = 256  # a histogram by counting, as np.histogram would make it, at a third of its cost
+    index = np.minimum(((values - low) * (bins / (high - low))).astype(np.intp), bins - 1)
+    counts = np.bincount(index.ravel(), minlength=bins)
+    centres = low + (np.arange(bins) + 0.5) * ((high - low) / bins)
     weight_low = np.cumsum(counts)
     weight_high = weight_low[-1] - weight_low
     mean_low = np.cumsum(counts * centres) / np.maximum(weight_low, 1)
@@ -115,13 +117,21 @@ def otsu_threshold(values: np.ndarray) -> float:
 def smooth_background(grey: np.ndarray, ink: np.ndarray) -> np.ndarray:
     """A quadratic surface fitted to the page around the ink: lighting gradients and soft
     shadows are smooth, so subtracting this leaves the ink on an even, dark page."""
-    rows, columns = np.indices(grey.shape, dtype=np.float32)
-    y, x = rows / max(grey.shape[0] - 1, 1) * 2 - 1, columns / max(grey.shape[1] - 1, 1) * 2 - 1
-    terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
-    page = ~ink
-    sample = np.flatnonzero(page)[:: max(1, page.sum() // 20_000)]  # every pixel is not needed
-    coefficients, *_ = np.linalg.lstsq(terms.reshape(-1, 6)[sample], grey.reshape(-1)[sample], rcond=None)
-    return terms @ coefficients.astype(np.float32)
+    height, width = grey.shape
+    page = np.flatnonzero(~ink)
+    sample = page[:: max(1, len(page) // 20_000)]  # every pixel is not needed
+    rows, columns = np.divmod(sample, width)
+
+    def terms(y: np.ndarray, x: np.ndarray) -> list[np.ndarray]:
+        """The quadratic's six terms, in coordinates from -1 to 1 across the image."""
+        y, x = y / np.float32(max(height - 1, 1)) * 2 - 1, x / np.float32(max(width - 1, 1)) * 2 - 1
+        return [np.ones_like(x * y), x, y, x * x, x * y, y * y]
+
+    fitted = np.stack(terms(rows.astype(np.float32), columns.astype(np.float32)), axis=1)
+    coefficients, *_ = np.linalg.lstsq(fitted, grey.reshape(-1)[sample], rcond=None)
+    # Evaluated term by term on a row and a column of coordinates: no (height, width, 6) array.
+    whole = terms(np.arange(height, dtype=np.float32)[:, None], np.arange(width, dtype=np.float32)[None, :])
+    return sum(np.float32(c) * term for c, term in zip(coefficients, whole, strict=True))
 
 
 def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
