@@ -3,12 +3,14 @@
     python mnist_classification.py                       # after `python model.py`
     python mnist_classification.py --data ../shared/mnist
     python mnist_classification.py --image my_digit.jpg  # no MNIST data needed
+    python mnist_classification.py --serve               # http://127.0.0.1:8000: draw a digit
 
 It never trains: it loads `artifacts/model.keras` (Keras' safe mode on), predicts
 every test image once, and writes metrics.json and four PNGs to the output folder:
 confusion_matrix.png, misclassified.png, roc_curves.png, precision_recall_curves.png.
 With --image it turns each picture into an MNIST-style 28x28 digit first and prints
-the answer. The work itself lives in the `mnist_pipeline` package.
+the answer; with --serve it opens a local page where you draw a digit and watch the
+network answer. The work itself lives in the `mnist_pipeline` package.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_pipeline.classify import classify_images, image_files, report_images
-from mnist_pipeline.cli import OneLineParser, PipelineError, exit_now, run_command
+from mnist_pipeline.cli import OneLineParser, PipelineError, exit_now, port_number, run_command
 from mnist_pipeline.data import add_data_argument, load_mnist, preprocess
 from mnist_pipeline.files import prepare_output_dir, write_json
 from mnist_pipeline.metrics import evaluate, print_report
@@ -55,13 +57,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="DIR",
         help="with --image: save the 28x28 input the network saw for each file, as PNG",
     )
+    page = parser.add_argument_group("the drawing page (no MNIST data needed)")
+    page.add_argument(
+        "--serve", action="store_true", help="serve a page where you draw a digit and watch the answer"
+    )
+    page.add_argument("--host", default="127.0.0.1", help="with --serve: the address to listen on")
+    page.add_argument(
+        "--port", type=port_number, default=8000, help="with --serve: the port (0: any free one)"
+    )
     args = parser.parse_args(argv)
     if args.image is None and (args.json or args.save_preprocessed):
         parser.error("--json and --save-preprocessed go with --image")
+    if args.serve and args.image is not None:
+        parser.error("--serve and --image are two ways to use the model; choose one")
     return args
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.serve:
+        from mnist_pipeline.serve import serve  # FastAPI and uvicorn load only for --serve
+
+        serve(args.model, args.host, args.port)
+        return
     if args.image is not None:
         run_images(args)
         return

@@ -7,6 +7,7 @@ still get their answer.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
@@ -48,12 +49,7 @@ def classify_images(model, paths: list[Path], save_dir: Path | None) -> list[dic
         inputs = np.stack(digits).reshape(len(digits), INPUT_SIZE)
         probabilities = model.predict(inputs, batch_size=IMAGE_BATCH, verbose=0)
         for result, row, digit in zip(batch, probabilities, digits, strict=True):
-            top = np.argsort(-row, kind="stable")[:3]
-            result |= {
-                "digit": int(top[0]),
-                "probability": float(row[top[0]]),
-                "top_3": [{"digit": int(d), "probability": float(row[d])} for d in top],
-            }
+            result |= answer(row)
             if save_dir is not None:
                 path = save_preprocessed(digit, save_dir, Path(result["file"]), taken)
                 result["preprocessed"] = str(path)
@@ -62,14 +58,31 @@ def classify_images(model, paths: list[Path], save_dir: Path | None) -> list[dic
     return sorted(results, key=lambda result: order[result["file"]])
 
 
+def answer(probabilities: np.ndarray) -> dict:
+    """The digit, its probability and the top three, from one row of 10 probabilities."""
+    top = np.argsort(-probabilities, kind="stable")[:3]
+    return {
+        "digit": int(top[0]),
+        "probability": float(probabilities[top[0]]),
+        "top_3": [{"digit": int(d), "probability": float(probabilities[d])} for d in top],
+    }
+
+
+def digit_png(digit: np.ndarray) -> bytes:
+    """The 28x28 input the network saw as PNG bytes (white digit on black, like MNIST)."""
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.fromarray(np.round(digit * 255).astype(np.uint8)).save(png, format="PNG")
+    return png.getvalue()
+
+
 def save_preprocessed(digit: np.ndarray, folder: Path, source: Path, taken: set[str]) -> Path:
     """Write the 28x28 input the network saw as a PNG (white digit on black, like MNIST).
 
     It is named after the source file (`photo.jpg` -> `photo.jpg.png`); files of the same
     name from different folders get `photo-2.jpg.png`, ... instead of overwriting each other.
     """
-    from PIL import Image
-
     name, copy = f"{source.name}.png", 1
     while name in taken:
         copy += 1
@@ -77,7 +90,7 @@ def save_preprocessed(digit: np.ndarray, folder: Path, source: Path, taken: set[
     taken.add(name)
     path = folder / name
     with atomic_path(path) as temporary:
-        Image.fromarray(np.round(digit * 255).astype(np.uint8)).save(temporary, format="PNG")
+        temporary.write_bytes(digit_png(digit))
     return path
 
 

@@ -53,6 +53,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def port_number(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 65535, got {value}")
+    return value
+
+
 def run_command(command: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> int:
     """Run a script's work; a user's mistake or Ctrl-C ends in one line, not a traceback."""
     try:

@@ -1,0 +1,182 @@
+"""The drawing page and its API: draw a digit, watch the network answer.
+
+    python mnist_classification.py --serve                     # http://127.0.0.1:8000
+    MNIST_MODEL=artifacts/model.keras uvicorn mnist_pipeline.serve:app --workers 2
+
+FastAPI on uvicorn. Each worker process loads the model once and keeps nothing else
+between requests, so it scales out to more processes or machines behind any load
+balancer. A prediction is one direct call of the model (`LayerOutputs`), after the
+same preprocessing as `--image`, so a picture gets the same answer either way.
+Bad input never takes the server down: it gets JSON `{"error": "..."}` and a status.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import socket
+import sys
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from mnist_pipeline.classify import answer, digit_png
+from mnist_pipeline.cli import PipelineError, warn
+from mnist_pipeline.data import INPUT_SIZE
+from mnist_pipeline.handwriting import ImageError, ImageTooLarge, NoInk, read_grey, to_mnist
+from mnist_pipeline.saved_model import MODEL_FILE, LayerOutputs, load_classifier
+
+MODEL_ENV = "MNIST_MODEL"  # which model `uvicorn mnist_pipeline.serve:app` loads
+MAX_BODY_BYTES = 10 * 1024 * 1024  # a request body over 10 MB is refused (413)
+PAGE = Path(__file__).parent / "page"
+# The only files the server ever sends: the page and its two assets. Nothing else on disk.
+ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+# The page may load only from this server: no CDN, no request to any other host.
+PAGE_POLICY = "default-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'"
+
+
+class RequestError(Exception):
+    """A request the API refuses: one line for the client, and the HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def predict(layers: LayerOutputs, image: bytes) -> dict:
+    """One picture's answer, with what the network saw and every layer's activations."""
+    try:
+        digit = to_mnist(read_grey(image, name="upload"), name="upload")
+    except ImageTooLarge as error:
+        raise RequestError(413, str(error)) from None
+    except NoInk:
+        raise RequestError(422, "no ink found: draw a digit (the picture is blank)") from None
+    except ImageError as error:
+        raise RequestError(400, str(error)) from None
+    outputs = layers(digit.reshape(1, INPUT_SIZE))
+    probabilities = outputs[-1][0]
+    return answer(probabilities) | {
+        "probabilities": [float(p) for p in probabilities],
+        "preprocessed": "data:image/png;base64," + base64.b64encode(digit_png(digit)).decode("ascii"),
+        "activations": [
+            {"layer": name, "values": [round(float(v), 5) for v in output[0]]}
+            for name, output in zip(layers.names, outputs, strict=True)
+        ],
+    }
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused (413) as soon as it passes MAX_BODY_BYTES."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise RequestError(413, f"body of {int(declared):,} bytes; the limit is {MAX_BODY_BYTES:,}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise RequestError(413, f"body over {MAX_BODY_BYTES:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def image_bytes(request: Request) -> bytes:
+    """The picture sent: the whole body, or the multipart form's field `image`."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not (kind.startswith("image/") or kind in ("application/octet-stream", "multipart/form-data")):
+        raise RequestError(
+            415, f"content type {kind or '(none)'}: send an image, octet-stream or a multipart form"
+        )
+    body = await read_body(request)
+    if kind == "multipart/form-data":
+
+        async def whole_body():
+            yield body
+
+        try:
+            form = await MultiPartParser(request.headers, whole_body(), max_files=1, max_fields=10).parse()
+        except MultiPartException as error:
+            raise RequestError(400, f"unreadable multipart form ({error.message})") from None
+        upload = form.get("image")
+        if upload is None or isinstance(upload, str):
+            raise RequestError(400, "the multipart form has no file in the field 'image'")
+        body = await upload.read()
+    if not body:
+        raise RequestError(400, "empty body: send the image file's bytes")
+    return body
+
+
+def create_app(model_path: Path, model=None, ready_message: str | None = None) -> FastAPI:
+    """The ASGI app. At start-up it loads `model_path` (unless given the loaded `model`),
+    then prints `ready_message`, if any."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.layers = LayerOutputs(model if model is not None else load_classifier(model_path))
+        if ready_message:
+            print(ready_message, flush=True)
+        yield
+
+    app = FastAPI(title="MNIST digits", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.exception_handler(RequestError)
+    async def refused(request: Request, error: RequestError) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=error.status)
+
+    @app.exception_handler(HTTPException)
+    async def not_here(request: Request, error: HTTPException) -> JSONResponse:  # 404, 405
+        status, headers = error.status_code, error.headers  # 405 says which methods are allowed
+        return JSONResponse({"error": str(error.detail)}, status_code=status, headers=headers)
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"error": f"internal error ({type(error).__name__})"}, status_code=500)
+
+    @app.get("/")
+    async def page() -> FileResponse:
+        return FileResponse(PAGE / "index.html", headers={"Content-Security-Policy": PAGE_POLICY})
+
+    @app.get("/static/{name}")
+    async def asset(name: str) -> FileResponse:
+        if name not in ASSETS:
+            raise HTTPException(404, "Not Found")
+        return FileResponse(PAGE / name, media_type=ASSETS[name])
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.post("/api/predict")
+    async def api_predict(request: Request) -> dict:
+        image = await image_bytes(request)
+        return await run_in_threadpool(predict, request.app.state.layers, image)
+
+    return app
+
+
+def serve(model_path: Path, host: str, port: int) -> None:
+    """Serve the page until Ctrl-C: the model loads first, then the address is printed."""
+    import uvicorn
+
+    model = load_classifier(model_path)  # a bad model is one line and exit 2, before any socket
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        warn(f"serving on {host}: the page and its API are reachable from the network")
+    try:
+        listener = socket.create_server((host, port))
+    except OSError as error:
+        raise PipelineError(f"cannot serve on {host}:{port} ({error.strerror or error})") from None
+    address, port = listener.getsockname()[:2]
+    url = f"http://{f'[{address}]' if ':' in address else address}:{port}/"
+    ready = f"Serving the drawing page on {url} (Ctrl-C stops it)"
+    config = uvicorn.Config(create_app(model_path, model, ready), log_level="warning", access_log=False)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn shuts down cleanly, then re-raises Ctrl-C
+        uvicorn.Server(config).run(sockets=[listener])
+    print("stopped", file=sys.stderr)
+
+
+# For `uvicorn mnist_pipeline.serve:app`: the model named by $MNIST_MODEL, loaded by each worker.
+app = create_app(Path(os.environ.get(MODEL_ENV, Path("artifacts") / MODEL_FILE)))
