@@ -140,6 +140,21 @@ def trained(tmp_path_factory, tiny_mnist) -> Path:
     return output
 
 
+@pytest.fixture(scope="session")
+def mnist_artifacts(tmp_path_factory) -> Path:
+    """`python model.py` then `python mnist_classification.py` with no options at all, run in an
+    empty folder with data from MNIST_DATA, exactly as the README's main command runs them.
+    Returns their artifacts/ folder; skips when MNIST_DATA is not set."""
+    if not os.environ.get("MNIST_DATA"):
+        pytest.skip("set MNIST_DATA to a folder of the MNIST IDX files")
+    folder = tmp_path_factory.mktemp("full")
+    env = script_env(MNIST_DATA=str(Path(os.environ["MNIST_DATA"]).resolve()))
+    for script in ("model.py", "mnist_classification.py"):
+        result = run_script(script, env=env, cwd=folder)
+        assert result.returncode == 0, result.stderr
+    return folder / "artifacts"
+
+
 def make_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A 'photo' of a 28x28 MNIST-style digit (bright on black): scaled up 5-15x, dark ink
     on a light page, off-centre with wide uneven margins, unevenly lit, and noisy."""
