@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -138,6 +139,27 @@ def trained(tmp_path_factory, tiny_mnist) -> Path:
     )
     assert evaluate.returncode == 0, evaluate.stderr
     return output
+
+
+def start_server(model: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    """`python mnist_classification.py --serve` on a free port; returns it and its address."""
+    command = [sys.executable, str(ROOT / "mnist_classification.py"), "--serve", "--model", str(model)]
+    server = subprocess.Popen(
+        [*command, "--port", "0", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=script_env(),
+    )
+    ready = server.stdout.readline()
+    assert ready.startswith("Serving the drawing page on http://127.0.0.1:"), server.stderr.read()
+    return server, ready.split(" on ")[1].split()[0]
+
+
+def stop(server: subprocess.Popen) -> tuple[int, str]:
+    server.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    _, stderr = server.communicate(timeout=30)
+    return server.returncode, stderr
 
 
 @pytest.fixture(scope="session")

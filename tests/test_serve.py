@@ -18,11 +18,10 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, make_photo, make_split, script_env
+from conftest import ROOT, make_photo, make_split, script_env, start_server, stop
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
@@ -210,26 +209,6 @@ def test_the_server_keeps_answering_after_bad_input(client):
 # --- the real server ------------------------------------------------------------------------
 SERVE = [sys.executable, str(ROOT / "mnist_classification.py"), "--serve"]
 UVICORN = [sys.executable, "-m", "uvicorn", "mnist_pipeline.serve:app"]
-
-
-def start_server(model: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    """`python mnist_classification.py --serve` on a free port; returns it and its address."""
-    server = subprocess.Popen(
-        [*SERVE, "--model", str(model), "--port", "0", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=script_env(),
-    )
-    ready = server.stdout.readline()
-    assert ready.startswith("Serving the drawing page on http://127.0.0.1:"), server.stderr.read()
-    return server, ready.split(" on ")[1].split()[0]
-
-
-def stop(server: subprocess.Popen) -> tuple[int, str]:
-    server.send_signal(signal.SIGINT)  # what Ctrl-C sends
-    _, stderr = server.communicate(timeout=30)
-    return server.returncode, stderr
 
 
 def test_serve_prints_its_address_and_stops_on_ctrl_c_in_one_line(trained):

@@ -1,0 +1,151 @@
+"""The drawing page in a real headless Chromium, driven by Playwright, as a user draws.
+
+Chromium comes from the system (Debian: `apt-get install chromium`; Playwright's own
+browser download is not reachable everywhere). Without it these tests are skipped with
+that reason, except where MNIST_REQUIRE_BROWSER=1 (CI), where a missing browser fails.
+The digit-reading tests need a model trained on real MNIST, so they also need MNIST_DATA.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, start_server, stop
+from PIL import Image
+
+playwright = pytest.importorskip("playwright.sync_api")
+expect = playwright.expect
+
+# Chromium in a sandbox-less container, with nothing that calls home (this machine's network is closed).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+PAD_SIDE = 280
+
+# Strokes on the 280x280 pad, as lists of points, drawn the way a person would.
+ZERO = [[(140 + 70 * math.sin(t * math.pi / 10), 140 - 95 * math.cos(t * math.pi / 10)) for t in range(21)]]
+DIGITS = {
+    "1": [[(140, 40), (140, 240)]],
+    "7": [[(70, 60), (210, 60), (120, 240)]],
+    "0": ZERO,
+}
+
+
+def chromium_path() -> str:
+    found = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    reason = "Chromium not found: install it (Debian: apt-get install chromium) to run the page tests"
+    if os.environ.get("MNIST_REQUIRE_BROWSER"):
+        pytest.fail(reason + " (MNIST_REQUIRE_BROWSER is set)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_path()
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server_url(mnist_artifacts):
+    server, url = start_server(mnist_artifacts / "model.keras")
+    yield url
+    stop(server)
+
+
+@pytest.fixture
+def page(browser, server_url):
+    """A fresh tab on the page; afterwards, checks it asked nothing of any other host."""
+    page = browser.new_page(viewport={"width": 1000, "height": 1100})
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(server_url)
+    yield page
+    page.close()
+    elsewhere = [url for url in requested if not url.startswith((server_url, "data:", "blob:"))]
+    assert requested and not elsewhere, elsewhere
+
+
+def starts_with(prefix: str) -> re.Pattern:
+    return re.compile("^" + re.escape(prefix))
+
+
+def draw(page, strokes) -> None:
+    """Draw `strokes` on #pad with the mouse, in small steps as a hand moves."""
+    box = page.locator("#pad").bounding_box()
+    scale = box["width"] / PAD_SIDE
+    for points in strokes:
+        page.mouse.move(box["x"] + points[0][0] * scale, box["y"] + points[0][1] * scale)
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
+            for step in range(1, 9):
+                x, y = x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8
+                page.mouse.move(box["x"] + x * scale, box["y"] + y * scale)
+        page.mouse.up()
+
+
+@pytest.mark.parametrize("digit", DIGITS)
+def test_a_drawn_digit_gets_its_answer(page, digit):
+    expect(page.locator("#answer")).to_have_text("draw a digit")
+    draw(page, DIGITS[digit])
+    # Answers come while drawing too; the one after the last stroke must name the digit.
+    expect(page.locator("#answer")).to_contain_text(f"{digit} (", timeout=10_000)
+    expect(page.locator("#seen")).to_have_attribute("src", starts_with("data:image/png;base64,"))
+    expect(page.locator("#layers .unit")).to_have_count(100 + 50 + 25 + 10)
+
+
+def test_clear_and_escape_empty_the_answer(page):
+    draw(page, DIGITS["7"])
+    expect(page.locator("#answer")).to_contain_text("7 (", timeout=10_000)
+    page.click("#clear")
+    expect(page.locator("#answer")).to_have_text("draw a digit")
+    expect(page.locator("#seen")).not_to_have_attribute("src", starts_with("data:"))
+    draw(page, DIGITS["1"])
+    expect(page.locator("#answer")).to_contain_text("1 (", timeout=10_000)
+    page.keyboard.press("Escape")
+    expect(page.locator("#answer")).to_have_text("draw a digit")
+
+
+def test_an_uploaded_photo_goes_the_same_way(page):
+    page.set_input_files("#upload", str(ROOT / "docs" / "example_digit.jpg"))
+    expect(page.locator("#answer")).to_contain_text("3 (", timeout=10_000)
+    expect(page.locator("#answer")).to_contain_text("example_digit.jpg")
+
+
+def test_an_error_from_the_server_shows_on_the_page(page, tmp_path):
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("a shopping list, not a picture")
+    page.set_input_files("#upload", str(not_an_image))
+    expect(page.locator("#error")).to_be_visible(timeout=10_000)
+    expect(page.locator("#error")).to_contain_text("not an image")
+
+
+def test_the_pad_never_scrolls_the_page_while_drawing(page):
+    expect(page.locator("#pad")).to_have_css("touch-action", "none")
+
+
+def test_screenshot(page, tmp_path):
+    """A screenshot of a drawn 0, looked at by a person (the README shows one like it)."""
+    draw(page, DIGITS["0"])
+    expect(page.locator("#answer")).to_contain_text("0 (", timeout=10_000)
+    path = Path(os.environ.get("MNIST_SCREENSHOT") or tmp_path / "page.png")
+    page.screenshot(path=path, full_page=True)
+    with Image.open(path) as shot:
+        assert shot.width == 1000 and shot.height >= 900
+        assert len(shot.convert("L").getcolors(65536) or []) > 20  # a drawn page, not a blank one
