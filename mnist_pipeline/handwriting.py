@@ -114,6 +114,23 @@ def otsu_threshold(values: np.ndarray) -> float:
     return float(centres[np.argmax(weight_low * weight_high * (mean_low - mean_high) ** 2)])
 
 
+# A sorting network for nine values (Paeth): after these 19 compare-and-swap steps,
+# value 4 is the median. Each step is one np.minimum and one np.maximum over the image.
+MEDIAN_OF_9 = [(1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8), (0, 3)]
+MEDIAN_OF_9 += [(5, 8), (4, 7), (3, 6), (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2)]
+
+
+def median_3x3(image: np.ndarray) -> np.ndarray:
+    """Each pixel's median over its 3x3 neighbourhood (edges mirrored), as Pillow's
+    MedianFilter(3) gives it, in a fraction of the time for images of a few hundred px."""
+    padded = np.pad(image, 1, mode="symmetric")
+    height, width = image.shape
+    values = [padded[dy : dy + height, dx : dx + width] for dy in range(3) for dx in range(3)]
+    for a, b in MEDIAN_OF_9:
+        values[a], values[b] = np.minimum(values[a], values[b]), np.maximum(values[a], values[b])
+    return values[4]
+
+
 def smooth_background(grey: np.ndarray, ink: np.ndarray) -> np.ndarray:
     """A quadratic surface fitted to the page around the ink: lighting gradients and soft
     shadows are smooth, so subtracting this leaves the ink on an even, dark page."""
@@ -136,7 +153,7 @@ def smooth_background(grey: np.ndarray, ink: np.ndarray) -> np.ndarray:
 
 def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
     """Any greyscale picture of one digit -> 28x28 float32 in [0, 1], as MNIST was made."""
-    from PIL import Image, ImageFilter
+    from PIL import Image
     from scipy import ndimage
 
     # 1. Work at a modest size: a 12-megapixel photo holds no more digit than 512 px.
@@ -146,8 +163,7 @@ def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
         grey = np.asarray(Image.fromarray(grey).resize(size, Image.Resampling.BOX))
     # Smooth away speckle and paper grain (on a small image a 3x3 median would eat strokes).
     if max(grey.shape) >= 4 * IMAGE_SIDE:
-        speckled = Image.fromarray(np.round(grey * 255).astype(np.uint8))
-        grey = np.asarray(speckled.filter(ImageFilter.MedianFilter(3)), dtype=np.float32) / 255
+        grey = median_3x3(np.round(grey * 255).astype(np.uint8)).astype(np.float32) / 255
     # 2. MNIST ink is bright on black: invert a light page.
     if np.median(grey[border_mask(grey.shape)]) > 0.5:
         grey = 1 - grey

@@ -165,10 +165,7 @@ def serve(model_path: Path, host: str, port: int) -> None:
     model = load_classifier(model_path)  # a bad model is one line and exit 2, before any socket
     if host not in ("127.0.0.1", "localhost", "::1"):
         warn(f"serving on {host}: the page and its API are reachable from the network")
-    try:
-        listener = socket.create_server((host, port))
-    except OSError as error:
-        raise PipelineError(f"cannot serve on {host}:{port} ({error.strerror or error})") from None
+    listener = listen(host, port)
     address, port = listener.getsockname()[:2]
     url = f"http://{f'[{address}]' if ':' in address else address}:{port}/"
     ready = f"Serving the drawing page on {url} (Ctrl-C stops it)"
@@ -176,6 +173,27 @@ def serve(model_path: Path, host: str, port: int) -> None:
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn shuts down cleanly, then re-raises Ctrl-C
         uvicorn.Server(config).run(sockets=[listener])
     print("stopped", file=sys.stderr)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket, bound before the server starts so that the address it
+    prints is the real one (port 0: any free port).
+
+    It is made with proto=IPPROTO_TCP, as asyncio's own sockets are: asyncio turns off
+    Nagle's algorithm only on such sockets, and with it on, every answer waited about
+    40 ms for the client's delayed acknowledgement.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+        )[0]
+        listener = socket.socket(family, kind, proto)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(socket.SOMAXCONN)
+    except OSError as error:
+        raise PipelineError(f"cannot serve on {host}:{port} ({error.strerror or error})") from None
+    return listener
 
 
 # For `uvicorn mnist_pipeline.serve:app`: the model named by $MNIST_MODEL, loaded by each worker.
