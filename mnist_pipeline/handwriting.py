@@ -145,7 +145,9 @@ def smooth_background(grey: np.ndarray, ink: np.ndarray) -> np.ndarray:
         return [np.ones_like(x * y), x, y, x * x, x * y, y * y]
 
     fitted = np.stack(terms(rows.astype(np.float32), columns.astype(np.float32)), axis=1)
-    coefficients, *_ = np.linalg.lstsq(fitted, grey.reshape(-1)[sample], rcond=None)
+    # Least squares by its normal equations: six unknowns, well conditioned on [-1, 1].
+    fitted_t = fitted.T.astype(np.float64)
+    coefficients = np.linalg.lstsq(fitted_t @ fitted, fitted_t @ grey.reshape(-1)[sample], rcond=None)[0]
     # Evaluated term by term on a row and a column of coordinates: no (height, width, 6) array.
     whole = terms(np.arange(height, dtype=np.float32)[:, None], np.arange(width, dtype=np.float32)[None, :])
     return sum(np.float32(c) * term for c, term in zip(coefficients, whole, strict=True))
