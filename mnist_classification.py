@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_pipeline.classify import classify_images, image_files, report_images
-from mnist_pipeline.cli import OneLineParser, PipelineError, exit_now, port_number, run_command
+from mnist_pipeline.cli import OneLineParser, PipelineError, exit_now, port_number, positive_int, run_command
 from mnist_pipeline.data import add_data_argument, load_mnist, preprocess
 from mnist_pipeline.files import prepare_output_dir, write_json
 from mnist_pipeline.metrics import evaluate, print_report
@@ -65,6 +65,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     page.add_argument(
         "--port", type=port_number, default=8000, help="with --serve: the port (0: any free one)"
     )
+    page.add_argument(
+        "--workers", type=positive_int, default=1, help="with --serve: server processes (one per core)"
+    )
     args = parser.parse_args(argv)
     if args.image is None and (args.json or args.save_preprocessed):
         parser.error("--json and --save-preprocessed go with --image")
@@ -77,7 +80,7 @@ def run(args: argparse.Namespace) -> None:
     if args.serve:
         from mnist_pipeline.serve import serve  # FastAPI and uvicorn load only for --serve
 
-        serve(args.model, args.host, args.port)
+        serve(args.model, args.host, args.port, args.workers)
         return
     if args.image is not None:
         run_images(args)

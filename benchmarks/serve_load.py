@@ -2,13 +2,14 @@
 
     python benchmarks/serve_load.py --model artifacts/model.keras --requests 400
 
-Starts each server on 127.0.0.1 (this project's `python mnist_classification.py --serve`,
-and benchmarks/baseline_server.py, which calls `model.predict` on a resized image), then
-sends real requests, the same to both: 280x280 PNG drawings (what the page sends) and
-1600x1200 JPEG photos, half and half, as multipart forms with the field `image`. For
-1, 4 and 16 concurrent clients (each with its own keep-alive connection) it prints
-requests per second, p50 and p99 latency and errors; then it sends --memory-requests
-more to this project's server and reports its resident memory along the way and its peak.
+Starts each server on 127.0.0.1 in turn: benchmarks/baseline_server.py (`model.predict`
+on a resized image, as tutorials do), this project's `python mnist_classification.py
+--serve` (one process), and the same app under `uvicorn --workers 2`. Each gets the same
+real requests, multipart forms with the field `image`: 280x280 PNG drawings (what the
+page sends on every stroke), then 1600x1200 JPEG photos. For 1, 4 and 16 concurrent
+clients (each with its own keep-alive connection) it prints requests per second, p50 and
+p99 latency and errors; then it sends --memory-requests more to `--serve` and reports
+its resident memory along the way and its peak.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
+MODEL_ENV = "MNIST_MODEL"  # the model `uvicorn mnist_pipeline.serve:app` loads (serve.MODEL_ENV)
+
 CLIENTS = (1, 4, 16)
+UVICORN = [sys.executable, "-m", "uvicorn", "mnist_pipeline.serve:app"]
 
 
 def pictures() -> list[tuple[str, bytes]]:
@@ -77,9 +81,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start(command: list[str], port: int, request: tuple[bytes, str]) -> subprocess.Popen:
+def start(command: list[str], port: int, request: tuple[bytes, str], env: dict) -> subprocess.Popen:
     """Start a server and wait until it answers a prediction."""
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=ROOT)
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
     deadline = time.monotonic() + 120
     while True:
         try:
@@ -141,64 +145,66 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model", type=Path, default=ROOT / "artifacts" / "model.keras")
-    parser.add_argument("--requests", type=int, default=400, help="requests per load level (default: 400)")
+    parser.add_argument("--requests", type=int, default=300, help="requests per row (default: 300)")
     parser.add_argument("--memory-requests", type=int, default=2000, help="(default: 2000)")
     args = parser.parse_args()
 
-    files = pictures()
-    forms = [multipart(name, data) for name, data in files]
-    requests = [forms[i % len(forms)] for i in range(args.requests)]
+    forms = [multipart(name, data) for name, data in pictures()]
+    kinds = {"drawings": forms[0::2], "photos": forms[1::2]}
     model = str(args.model.resolve())
-    baseline_server = [sys.executable, "benchmarks/baseline_server.py", model]
-    serve = [sys.executable, "mnist_classification.py", "--serve", "--model", model, "--port"]
-    servers = {"baseline (model.predict)": baseline_server, "mnist_classification.py --serve": serve}
+    quiet = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    servers = {  # each with the port it is to listen on appended
+        "baseline (model.predict)": [sys.executable, "benchmarks/baseline_server.py", model],
+        "--serve": [sys.executable, "mnist_classification.py", "--serve", "--model", model, "--port"],
+        "uvicorn, 2 workers": [*UVICORN, "--workers", "2", "--log-level", "warning", "--port"],
+    }
     rows = []
     for name, command in servers.items():
         port = free_port()
-        server = start([*command, str(port)], port, forms[0])
+        server = start([*command, str(port)], port, forms[0], {**quiet, MODEL_ENV: model})
         try:
-            for clients in CLIENTS:
-                result = load(port, requests, clients)
-                rows.append((name, clients, result))
-                rps, p50, p99, errors = (result[key] for key in ("rps", "p50", "p99", "errors"))
-                print(
-                    f"  {name:<32} {clients:>2} clients: {rps:7.1f} req/s, p50 {p50:6.1f} ms, "
-                    f"p99 {p99:6.1f} ms, errors {errors}",
-                    flush=True,
-                )
-            if name.startswith("mnist"):
+            for kind, pictures_of_kind in kinds.items():
+                requests = [pictures_of_kind[i % len(pictures_of_kind)] for i in range(args.requests)]
+                for clients in CLIENTS:
+                    result = load(port, requests, clients)
+                    rows.append((name, kind, clients, result))
+                    print(f"  {name:<26} {kind:<8} {clients:>2} clients: " + describe(result), flush=True)
+            if name == "--serve":  # memory over many more requests, drawings and photos alike
                 memory = [memory_mib(server.pid)[0]]
                 batch = [forms[i % len(forms)] for i in range(args.memory_requests // 4)]
-                errors = 0
+                memory_errors = 0
                 for _ in range(4):
-                    errors += load(port, batch, 4)["errors"]
+                    memory_errors += load(port, batch, 4)["errors"]
                     memory.append(memory_mib(server.pid)[0])
                 peak = memory_mib(server.pid)[1]
         finally:
             server.terminate()
             server.wait(timeout=60)
 
-    print(f"\n{args.requests} requests per row, half 280x280 PNG drawings, half 1600x1200 JPEG photos:\n")
-    print("| server | clients | requests/s | p50 ms | p99 ms | errors |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for name, clients, result in rows:
+    print(f"\n{args.requests} requests per row; drawings: 280x280 PNG, photos: 1600x1200 JPEG\n")
+    print("| server | pictures | clients | requests/s | vs baseline | p50 ms | p99 ms | errors |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    baseline = {(kind, clients): result["rps"] for name, kind, clients, result in rows if "baseline" in name}
+    for name, kind, clients, result in rows:
+        ratio = result["rps"] / baseline[kind, clients]
         print(
-            f"| {name} | {clients} | {result['rps']:.1f} | {result['p50']:.1f} | {result['p99']:.1f} | "
-            f"{result['errors']} |"
+            f"| {name} | {kind} | {clients} | {result['rps']:.1f} | {ratio:.1f}x | {result['p50']:.1f} | "
+            f"{result['p99']:.1f} | {result['errors']} |"
         )
-    baseline = {clients: result["rps"] for name, clients, result in rows if name.startswith("baseline")}
-    ours = {clients: result["rps"] for name, clients, result in rows if name.startswith("mnist")}
-    print(
-        "\nrequests/s against the baseline: "
-        + ", ".join(f"{c} clients {ours[c] / baseline[c]:.1f}x" for c in CLIENTS)
-    )
     steps = ", ".join(f"{value:.0f}" for value in memory)
     print(
-        f"--serve resident memory over {args.memory_requests} more requests (MiB, every "
-        f"{args.memory_requests // 4}): {steps}; peak {peak:.0f} MiB; errors {errors}"
+        f"\n--serve resident memory over {args.memory_requests} more requests (MiB, every "
+        f"{args.memory_requests // 4}): {steps}; peak {peak:.0f} MiB; errors {memory_errors}"
     )
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     print(f"\n{datetime.date.today()}, {machine}")
+
+
+def describe(result: dict) -> str:
+    return (
+        f"{result['rps']:7.1f} req/s, p50 {result['p50']:6.1f} ms, p99 {result['p99']:6.1f} ms, "
+        f"errors {result['errors']}"
+    )
 
 
 if __name__ == "__main__":

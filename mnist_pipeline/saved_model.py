@@ -28,8 +28,6 @@ def save_model(model, path: Path) -> None:
 
 def load_classifier(path: Path):
     """Load a saved Keras model (safe mode on) and check it maps 784 pixels to 10 classes."""
-    if not path.is_file():
-        raise PipelineError(f"{path}: no model here; run `python model.py` first to train one")
     check_model_archive(path)
     keras = import_keras()
     try:
@@ -53,6 +51,8 @@ def load_classifier(path: Path):
 
 def check_model_archive(path: Path) -> None:
     """A .keras file is a zip archive: refuse anything else, and zip bombs, before Keras reads it."""
+    if not path.is_file():
+        raise PipelineError(f"{path}: no model here; run `python model.py` first to train one")
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())

@@ -15,8 +15,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -29,7 +31,7 @@ from mnist_pipeline.classify import answer, digit_png
 from mnist_pipeline.cli import PipelineError, warn
 from mnist_pipeline.data import INPUT_SIZE
 from mnist_pipeline.handwriting import ImageError, ImageTooLarge, NoInk, read_grey, to_mnist
-from mnist_pipeline.saved_model import MODEL_FILE, LayerOutputs, load_classifier
+from mnist_pipeline.saved_model import MODEL_FILE, LayerOutputs, check_model_archive, load_classifier
 
 MODEL_ENV = "MNIST_MODEL"  # which model `uvicorn mnist_pipeline.serve:app` loads
 MAX_BODY_BYTES = 10 * 1024 * 1024  # a request body over 10 MB is refused (413)
@@ -110,15 +112,15 @@ async def image_bytes(request: Request) -> bytes:
     return body
 
 
-def create_app(model_path: Path, model=None, ready_message: str | None = None) -> FastAPI:
+def create_app(model_path: Path, model=None, on_ready: Callable[[], object] | None = None) -> FastAPI:
     """The ASGI app. At start-up it loads `model_path` (unless given the loaded `model`),
-    then prints `ready_message`, if any."""
+    then calls `on_ready`, if given."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.layers = LayerOutputs(model if model is not None else load_classifier(model_path))
-        if ready_message:
-            print(ready_message, flush=True)
+        if on_ready:
+            on_ready()
         yield
 
     app = FastAPI(title="MNIST digits", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -158,21 +160,110 @@ def create_app(model_path: Path, model=None, ready_message: str | None = None) -
     return app
 
 
-def serve(model_path: Path, host: str, port: int) -> None:
-    """Serve the page until Ctrl-C: the model loads first, then the address is printed."""
-    import uvicorn
+def serve(model_path: Path, host: str, port: int, workers: int = 1) -> None:
+    """Serve the page until Ctrl-C (or SIGTERM); print its address once it is ready.
 
-    model = load_classifier(model_path)  # a bad model is one line and exit 2, before any socket
+    The socket is bound first, so the address printed is the real one. One worker runs
+    in this process. More are forked from it before TensorFlow is imported (forking a
+    process that has imported it is unsafe); each loads the model and answers on the
+    shared socket, so a 2-core machine uses both cores.
+    """
     if host not in ("127.0.0.1", "localhost", "::1"):
         warn(f"serving on {host}: the page and its API are reachable from the network")
-    listener = listen(host, port)
+    if workers == 1:
+        model = load_classifier(model_path)  # a bad model is one line and exit 2, before any socket
+        listener = listen(host, port)
+        app = create_app(model_path, model, on_ready=lambda: print(ready_line(listener), flush=True))
+        run_uvicorn(app, listener)
+    else:
+        check_model_archive(model_path)  # most bad models: one line, before any socket or fork
+        listener = listen(host, port)
+        supervise(model_path, listener, workers)
+    print("stopped", file=sys.stderr)
+
+
+def ready_line(listener: socket.socket) -> str:
     address, port = listener.getsockname()[:2]
     url = f"http://{f'[{address}]' if ':' in address else address}:{port}/"
-    ready = f"Serving the drawing page on {url} (Ctrl-C stops it)"
-    config = uvicorn.Config(create_app(model_path, model, ready), log_level="warning", access_log=False)
+    return f"Serving the drawing page on {url} (Ctrl-C stops it)"
+
+
+def run_uvicorn(app: FastAPI, listener: socket.socket) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn shuts down cleanly, then re-raises Ctrl-C
         uvicorn.Server(config).run(sockets=[listener])
-    print("stopped", file=sys.stderr)
+
+
+def supervise(model_path: Path, listener: socket.socket, workers: int) -> None:
+    """Fork `workers` servers on `listener`, wait until all are ready, then until they end.
+
+    Each worker writes one line on a pipe: empty once it serves, else why it cannot.
+    Ctrl-C or SIGTERM here is passed on to every worker.
+    """
+    reader, writer = os.pipe()
+    children = []
+    for _ in range(workers):
+        child = os.fork()
+        if child == 0:
+            os.close(reader)
+            run_worker(model_path, listener, writer)
+        children.append(child)
+    os.close(writer)
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        with os.fdopen(reader) as lines:
+            for _ in range(workers):
+                problem = lines.readline()
+                if problem != "\n":  # a worker's error, or all of them gone (end of file)
+                    raise PipelineError(problem.strip() or "the workers stopped before they were ready")
+        print(ready_line(listener), flush=True)
+        for child in children:
+            os.waitpid(child, 0)
+    except KeyboardInterrupt:
+        stop(children)
+    except PipelineError:
+        stop(children)
+        raise
+
+
+def interrupt(signal_number: int, frame) -> None:
+    """SIGTERM, as Ctrl-C: stop the workers cleanly."""
+    raise KeyboardInterrupt
+
+
+def stop(children: list[int]) -> None:
+    """Pass Ctrl-C on to every worker and wait until each has ended."""
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGINT)
+    for child in children:
+        with contextlib.suppress(ChildProcessError, KeyboardInterrupt):
+            os.waitpid(child, 0)
+
+
+def run_worker(model_path: Path, listener: socket.socket, ready: int) -> None:
+    """A forked worker: load the model, say so on the `ready` pipe, serve, then exit.
+
+    It never returns: the stack it was forked with belongs to the supervisor.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # stopped while loading: end quietly
+    code = 1  # unless it served and stopped cleanly
+
+    def say_ready() -> None:
+        os.write(ready, b"\n")
+
+    try:
+        model = load_classifier(model_path)
+        run_uvicorn(create_app(model_path, model, say_ready), listener)
+        code = 0
+    except PipelineError as error:
+        code = 2
+        with contextlib.suppress(OSError):  # the supervisor may have stopped listening already
+            os.write(ready, f"{error}\n".encode())
+    finally:
+        os._exit(code)
 
 
 def listen(host: str, port: int) -> socket.socket:
