@@ -1,12 +1,12 @@
 """Load on the drawing page's API: `--serve` against a server as tutorials write it.
 
-    python benchmarks/serve_load.py --model artifacts/model.keras --requests 400
+    python benchmarks/serve_load.py --model artifacts/model.keras --requests 300
 
 Starts each server on 127.0.0.1 in turn: benchmarks/baseline_server.py (`model.predict`
 on a resized image, as tutorials do), this project's `python mnist_classification.py
---serve` (one process), and the same app under `uvicorn --workers 2`. Each gets the same
-real requests, multipart forms with the field `image`: 280x280 PNG drawings (what the
-page sends on every stroke), then 1600x1200 JPEG photos. For 1, 4 and 16 concurrent
+--serve` (one process) and `--serve --workers 2` (two processes on one socket). Each
+gets the same real requests, multipart forms with the field `image`: 280x280 PNG
+drawings (what the page sends on every stroke), then 1600x1200 JPEG photos. For 1, 4 and 16 concurrent
 clients (each with its own keep-alive connection) it prints requests per second, p50 and
 p99 latency and errors; then it sends --memory-requests more to `--serve` and reports
 its resident memory along the way and its peak.
@@ -33,10 +33,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL_ENV = "MNIST_MODEL"  # the model `uvicorn mnist_pipeline.serve:app` loads (serve.MODEL_ENV)
 
 CLIENTS = (1, 4, 16)
-UVICORN = [sys.executable, "-m", "uvicorn", "mnist_pipeline.serve:app"]
 
 
 def pictures() -> list[tuple[str, bytes]]:
@@ -153,15 +151,16 @@ def main() -> None:
     kinds = {"drawings": forms[0::2], "photos": forms[1::2]}
     model = str(args.model.resolve())
     quiet = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    serve = [sys.executable, "mnist_classification.py", "--serve", "--model", model]
     servers = {  # each with the port it is to listen on appended
         "baseline (model.predict)": [sys.executable, "benchmarks/baseline_server.py", model],
-        "--serve": [sys.executable, "mnist_classification.py", "--serve", "--model", model, "--port"],
-        "uvicorn, 2 workers": [*UVICORN, "--workers", "2", "--log-level", "warning", "--port"],
+        "--serve": [*serve, "--port"],
+        "--serve --workers 2": [*serve, "--workers", "2", "--port"],
     }
     rows = []
     for name, command in servers.items():
         port = free_port()
-        server = start([*command, str(port)], port, forms[0], {**quiet, MODEL_ENV: model})
+        server = start([*command, str(port)], port, forms[0], quiet)
         try:
             for kind, pictures_of_kind in kinds.items():
                 requests = [pictures_of_kind[i % len(pictures_of_kind)] for i in range(args.requests)]

@@ -21,9 +21,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -34,6 +34,9 @@ from mnist_pipeline.handwriting import ImageError, ImageTooLarge, NoInk, read_gr
 from mnist_pipeline.saved_model import MODEL_FILE, LayerOutputs, check_model_archive, load_classifier
 
 MODEL_ENV = "MNIST_MODEL"  # which model `uvicorn mnist_pipeline.serve:app` loads
+# Pictures preprocessed at once per process. More threads only fight over Python's GIL:
+# at 16 clients, 2 answered 92 requests/s with p99 198 ms; the default 40 answered 70 with p99 320.
+PREDICT_THREADS = 2
 MAX_BODY_BYTES = 10 * 1024 * 1024  # a request body over 10 MB is refused (413)
 PAGE = Path(__file__).parent / "page"
 # The only files the server ever sends: the page and its two assets. Nothing else on disk.
@@ -119,6 +122,7 @@ def create_app(model_path: Path, model=None, on_ready: Callable[[], object] | No
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.layers = LayerOutputs(model if model is not None else load_classifier(model_path))
+        app.state.predicting = CapacityLimiter(PREDICT_THREADS)
         if on_ready:
             on_ready()
         yield
@@ -155,7 +159,8 @@ def create_app(model_path: Path, model=None, on_ready: Callable[[], object] | No
     @app.post("/api/predict")
     async def api_predict(request: Request) -> dict:
         image = await image_bytes(request)
-        return await run_in_threadpool(predict, request.app.state.layers, image)
+        state = request.app.state
+        return await to_thread.run_sync(predict, state.layers, image, limiter=state.predicting)
 
     return app
 

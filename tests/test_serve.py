@@ -15,9 +15,11 @@ import struct
 import subprocess
 import sys
 import time
+import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -219,6 +221,54 @@ def test_serve_prints_its_address_and_stops_on_ctrl_c_in_one_line(trained):
     assert connection.getresponse().status == 200
     code, stderr = stop(server)
     assert code == 0 and stderr.strip() == "stopped", stderr
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:  # ended meanwhile
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc to find the workers")
+def test_several_workers_answer_and_all_stop_on_ctrl_c(trained):
+    server, url = start_server(trained / "model.keras", "--workers", "2")
+    host, port = url.split("/")[2].split(":")
+    workers = children_of(server.pid)
+    assert len(workers) == 2
+    for _ in range(6):  # new connections, shared out by the kernel between the workers
+        connection = HTTPConnection(host, int(port), timeout=30)
+        connection.request("POST", "/api/predict", drawing(), {"Content-Type": "image/png"})
+        assert connection.getresponse().status == 200
+        connection.close()
+    code, stderr = stop(server)
+    assert code == 0 and stderr.strip() == "stopped", stderr
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_with_a_model_keras_cannot_load_is_one_line(tmp_path, trained, workers):
+    broken = tmp_path / "broken.keras"
+    with zipfile.ZipFile(trained / "model.keras") as source, zipfile.ZipFile(broken, "w") as target:
+        for member in source.infolist():
+            config = member.filename == "config.json"
+            target.writestr(member, b'{"class_name": "Nope"}' if config else source.read(member))
+    result = subprocess.run(
+        [*SERVE, "--model", str(broken), "--port", "0", "--workers", workers],
+        capture_output=True,
+        text=True,
+        env=script_env(),
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: {broken}: cannot load as a Keras model"), result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
 def test_serve_with_a_missing_model_is_one_line(tmp_path):
