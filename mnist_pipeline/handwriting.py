@@ -90,10 +90,11 @@ def grey_levels(image) -> np.ndarray:
     raise ImageError(f"unsupported image mode {mode}")
 
 
-def border_mask(shape: tuple[int, int]) -> np.ndarray:
-    """The outer 5% frame of an image, where the page shows even when the ink is off-centre."""
+def border_mask(shape: tuple[int, int], pixels: int | None = None) -> np.ndarray:
+    """The outer 5% frame of an image (or `pixels` wide), where the page shows even when
+    the ink is off-centre."""
     mask = np.zeros(shape, dtype=bool)
-    rows, columns = (max(1, round(side * 0.05)) for side in shape)
+    rows, columns = (pixels or max(1, round(side * 0.05)) for side in shape)
     mask[:rows], mask[-rows:], mask[:, :columns], mask[:, -columns:] = True, True, True, True
     return mask
 
@@ -162,6 +163,17 @@ def stroke_width(ink: np.ndarray) -> float:
     return 2 * float(ink.sum()) / max(1.0, float(edge.sum()))
 
 
+def away_from_border(mask: np.ndarray) -> np.ndarray:
+    """The parts of `mask` that do not touch the picture's edge, if there are any. (The
+    corners of shadows that run into the edge are what a rough pass mistakes for ink.)"""
+    from scipy import ndimage
+
+    labels, _ = ndimage.label(mask)
+    on_border = np.unique(labels[border_mask(mask.shape, 1)])
+    inner = mask & ~np.isin(labels, on_border[on_border > 0])
+    return inner if inner.any() else mask
+
+
 def ink_on_light_page(grey: np.ndarray) -> np.ndarray:
     """How much each pixel of a light page is ink, in [0, 1], whatever the lighting.
 
@@ -174,10 +186,82 @@ def ink_on_light_page(grey: np.ndarray) -> np.ndarray:
     from scipy import ndimage
 
     largest = max(3, max(grey.shape) // 4)
-    rough = ndimage.grey_closing(grey, size=(largest, largest), mode="nearest") - grey
-    window = int(np.clip(round(3 * stroke_width(rough > otsu_threshold(rough))), 3, largest))
-    page = ndimage.grey_closing(grey, size=(window, window), mode="nearest")
+    rough = ndimage.grey_closing(grey, size=(largest, largest), mode="reflect") - grey
+    strokes = away_from_border(rough > otsu_threshold(rough))
+    window = int(np.clip(round(3 * stroke_width(strokes)), 3, largest))
+    page = ndimage.grey_closing(grey, size=(window, window), mode="reflect")
     return np.clip(1 - grey / np.maximum(page, 1e-3), 0, 1)
+
+
+LINE_ANGLES = np.arange(-25, 26, 1)  # degrees a photo of lined paper may be turned by
+LINE_SPAN = 0.5  # a printed line marks at least half of its row; a digit's stroke rarely does
+
+
+def without_printed_lines(ink: np.ndarray) -> np.ndarray:
+    """Ruled and squared paper: erase the printed lines, keep the strokes that cross them.
+
+    The lines are straight, thin and run across the page. The angle at which marked
+    pixels pile up into the sharpest rows gives their slope; the picture is turned by it
+    (which also turns a tilted photo upright), and rows, then columns, that are marked
+    across most of their length are erased, except where a stroke crosses them. Without
+    at least two such lines the picture is returned as it was.
+    """
+    from PIL import Image
+
+    level = float(np.median(ink))
+    marks = ink > level + max(0.05, 4 * 1.4826 * float(np.median(np.abs(ink - level))))
+    rows, columns = np.nonzero(marks)
+    if len(rows) < 2 * max(ink.shape):  # not enough marked pixels for even two lines
+        return ink
+    pick = slice(None, None, max(1, len(rows) // 10_000))
+    rows, columns = rows[pick].astype(np.float32), columns[pick].astype(np.float32)
+    radians = np.deg2rad(LINE_ANGLES)
+    sharpness = []
+    for angle in radians:
+        across = np.round(rows * np.cos(angle) - columns * np.sin(angle)).astype(np.int64)
+        sharpness.append(float(np.sum(np.bincount(across - across.min()).astype(np.float64) ** 2)))
+    angle = float(LINE_ANGLES[int(np.argmax(sharpness))])
+    turned = np.asarray(Image.fromarray(ink).rotate(angle, Image.Resampling.BILINEAR, expand=True))
+    inside = np.asarray(Image.fromarray(np.ones_like(ink)).rotate(angle, expand=True)) > 0.5
+    marks = (turned > level + (ink[marks].min() - level)) & inside
+    cleaned, found = erase_full_rows(turned, marks, inside)
+    cleaned, found_columns = erase_full_rows(cleaned.T, marks.T, inside.T)
+    if found + found_columns < 2:
+        return ink
+    return cleaned.T
+
+
+def erase_full_rows(ink: np.ndarray, marks: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, int]:
+    """Erase rows marked across LINE_SPAN of their length (with a pixel either side),
+    except where marks continue two pixels above and below: a stroke crossing the line.
+    Returns the cleaned picture and how many lines (runs of such rows) were erased."""
+    full = marks.sum(axis=1) > LINE_SPAN * np.maximum(inside.sum(axis=1), 1)
+    starts = np.flatnonzero(full & ~np.concatenate([[False], full[:-1]]))
+    ends = np.flatnonzero(full & ~np.concatenate([full[1:], [False]]))
+    ink = ink.copy()
+    for start, end in zip(starts, ends, strict=True):
+        top, bottom = max(0, start - 1), min(len(ink) - 1, end + 1)
+        above, below = marks[max(0, top - 2)], marks[min(len(ink) - 1, bottom + 2)]
+        ink[top : bottom + 1, ~(above & below)] = 0
+    return ink, len(starts)
+
+
+def digit_parts(labels: np.ndarray) -> np.ndarray:
+    """The labels of the components that make up the digit: the largest, and those at
+    least 5% its size that lie within half its size of it (a 5's detached bar, say)."""
+    from scipy import ndimage
+
+    sizes = np.bincount(labels.ravel())[1:]
+    largest = int(np.argmax(sizes))
+    boxes = ndimage.find_objects(labels)
+    main = boxes[largest]
+    reach = 0.5 * max(main[0].stop - main[0].start, main[1].stop - main[1].start)
+    parts = []
+    for label, (size, box) in enumerate(zip(sizes, boxes, strict=True), start=1):
+        gap = max(max(box[a].start - main[a].stop, main[a].start - box[a].stop) for a in (0, 1))
+        if size >= 0.05 * sizes[largest] and gap <= reach:
+            parts.append(label)
+    return np.array(parts)
 
 
 def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
@@ -196,7 +280,7 @@ def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
     # 2. Find the ink, evening out the lighting; MNIST ink is bright on black. A light
     # page shows somewhere on the border even when a shadow falls across most of it.
     if np.percentile(grey[border_mask(grey.shape)], 90) > 0.5:
-        grey = ink_on_light_page(grey)
+        grey = without_printed_lines(ink_on_light_page(grey))
     else:  # a dark page (a screen drawing, an MNIST digit): only gentle gradients to even out
         for _ in range(2):  # the second pass tells ink from page better, on an evened-out page
             grey = grey - smooth_background(grey, grey > otsu_threshold(grey))
@@ -211,10 +295,10 @@ def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
         raise NoInk(f"{name}: no ink found (a blank or nearly uniform image)")
     floor = page_level + 3 * noise
     grey = np.clip((grey - floor) / (ink_level - floor), 0, 1)
-    # 4. Keep the digit's strokes, drop stray specks: components under 5% of the largest go.
+    # 4. Keep the digit's strokes, drop stray specks: components under 5% of the largest,
+    # or further from it than half its size, go.
     labels, _ = ndimage.label(grey > 0.25, structure=np.ones((3, 3)))
-    sizes = np.bincount(labels.ravel())[1:]
-    strokes = np.isin(labels, 1 + np.flatnonzero(sizes >= 0.05 * sizes.max()))
+    strokes = np.isin(labels, digit_parts(labels))
     grey = np.where(ndimage.binary_dilation(strokes, iterations=2), grey, 0)
     # 5. Crop to the ink, fit the longer side to 20 px, and centre by mass in 28x28.
     rows, columns = np.flatnonzero(grey.any(axis=1)), np.flatnonzero(grey.any(axis=0))
