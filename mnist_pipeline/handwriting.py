@@ -241,7 +241,8 @@ def erase_full_rows(ink: np.ndarray, marks: np.ndarray, inside: np.ndarray) -> t
     ink = ink.copy()
     for start, end in zip(starts, ends, strict=True):
         top, bottom = max(0, start - 1), min(len(ink) - 1, end + 1)
-        above, below = marks[max(0, top - 2)], marks[min(len(ink) - 1, bottom + 2)]
+        above = marks[max(0, top - 4) : max(0, top - 1)].any(axis=0)  # grainy pencil: look at 3 rows
+        below = marks[bottom + 2 : bottom + 5].any(axis=0)
         ink[top : bottom + 1, ~(above & below)] = 0
     return ink, len(starts)
 
@@ -297,8 +298,13 @@ def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
     grey = np.clip((grey - floor) / (ink_level - floor), 0, 1)
     # 4. Keep the digit's strokes, drop stray specks: components under 5% of the largest,
     # or further from it than half its size, go.
-    labels, _ = ndimage.label(grey > 0.25, structure=np.ones((3, 3)))
-    strokes = np.isin(labels, digit_parts(labels))
+    # Grains of a pencil stroke a pixel or two apart count as one stroke (in a picture
+    # large enough for two pixels to be a small gap).
+    marked = grouped = grey > 0.25
+    if max(grey.shape) >= 8 * IMAGE_SIDE:
+        grouped = ndimage.binary_dilation(marked, iterations=2)
+    labels, _ = ndimage.label(grouped, structure=np.ones((3, 3)))
+    strokes = marked & np.isin(labels, digit_parts(labels))
     grey = np.where(ndimage.binary_dilation(strokes, iterations=2), grey, 0)
     # 5. Crop to the ink, fit the longer side to 20 px, and centre by mass in 28x28.
     rows, columns = np.flatnonzero(grey.any(axis=1)), np.flatnonzero(grey.any(axis=0))
