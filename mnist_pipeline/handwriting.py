@@ -76,6 +76,8 @@ def grey_levels(image) -> np.ndarray:
         return np.clip(values / full_scale, 0, 1)
     if mode in ("LA", "La", "PA", "P", "RGBA", "RGBa"):
         rgba = image.convert("RGBA")
+        if rgba.getchannel("A").getextrema() == (255, 255):  # opaque after all (a canvas, say)
+            return np.asarray(rgba.convert("L"), dtype=np.float32) / 255
         grey = np.asarray(rgba.convert("L"), dtype=np.float32) / 255
         alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255
         opaque = alpha > 0.5
@@ -210,9 +212,12 @@ def without_printed_lines(ink: np.ndarray) -> np.ndarray:
 
     level = float(np.median(ink))
     marks = ink > level + max(0.05, 4 * 1.4826 * float(np.median(np.abs(ink - level))))
-    rows, columns = np.nonzero(marks)
-    if len(rows) < 2 * max(ink.shape):  # not enough marked pixels for even two lines
+    # Printed lines run off the page: across both side margins, or the top and bottom ones.
+    strip = max(1, round(0.05 * min(ink.shape)))
+    sides = [marks[:, :strip], marks[:, -strip:], marks[:strip], marks[-strip:]]
+    if not any(min(a.sum(), b.sum()) >= 2 * strip for a, b in (sides[:2], sides[2:])):
         return ink
+    rows, columns = np.nonzero(marks)
     pick = slice(None, None, max(1, len(rows) // 3_000))  # enough to find the lines
     rows, columns = rows[pick].astype(np.float32), columns[pick].astype(np.float32)
     radians = np.deg2rad(LINE_ANGLES)
