@@ -261,7 +261,7 @@ def digit_parts(labels: np.ndarray) -> np.ndarray:
     largest = int(np.argmax(sizes))
     boxes = ndimage.find_objects(labels)
     main = boxes[largest]
-    reach = 0.5 * max(main[0].stop - main[0].start, main[1].stop - main[1].start)
+    reach = 0.25 * max(main[0].stop - main[0].start, main[1].stop - main[1].start)
     parts = []
     for label, (size, box) in enumerate(zip(sizes, boxes, strict=True), start=1):
         gap = max(max(box[a].start - main[a].stop, main[a].start - box[a].stop) for a in (0, 1))
@@ -272,14 +272,39 @@ def digit_parts(labels: np.ndarray) -> np.ndarray:
 
 def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
     """Any greyscale picture of one digit -> 28x28 float32 in [0, 1], as MNIST was made."""
+    # 1. Work at a modest size: a 12-megapixel photo holds no more digit than 512 px...
+    scale = min(1.0, WORK_SIDE / max(grey.shape))
+    ink = digit_ink(shrunk(grey, scale), name)
+    # ... unless the digit is small in it: then look again, closer, at the digit and a
+    # digit's width around it (unless the page was turned level, which moved the digit).
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    box = max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1
+    if scale < 1 and box < WORK_SIDE / 4 and ink.shape == shrunk_shape(grey.shape, scale):
+        top, left = (max(0, int((edge - box) / scale)) for edge in (rows[0], columns[0]))
+        bottom, right = (int((edge + 1 + box) / scale) + 1 for edge in (rows[-1], columns[-1]))
+        region = grey[top:bottom, left:right]
+        ink = digit_ink(shrunk(region, min(1.0, WORK_SIDE / max(region.shape))), name)
+    return centred_field(ink)
+
+
+def shrunk_shape(shape: tuple[int, ...], scale: float) -> tuple[int, int]:
+    return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
+
+
+def shrunk(grey: np.ndarray, scale: float) -> np.ndarray:
+    """`grey` resized by `scale` (at most 1), each new pixel the mean of those it covers."""
     from PIL import Image
+
+    if scale >= 1:
+        return grey
+    height, width = shrunk_shape(grey.shape, scale)
+    return np.asarray(Image.fromarray(grey).resize((width, height), Image.Resampling.BOX))
+
+
+def digit_ink(grey: np.ndarray, name: str) -> np.ndarray:
+    """The digit's strokes, bright on black in [0, 1], everything else black."""
     from scipy import ndimage
 
-    # 1. Work at a modest size: a 12-megapixel photo holds no more digit than 512 px.
-    scale = WORK_SIDE / max(grey.shape)
-    if scale < 1:
-        size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
-        grey = np.asarray(Image.fromarray(grey).resize(size, Image.Resampling.BOX))
     # Smooth away speckle and paper grain (on a small image a 3x3 median would eat strokes).
     if max(grey.shape) >= 4 * IMAGE_SIDE:
         grey = median_3x3(np.round(grey * 255).astype(np.uint8)).astype(np.float32) / 255
@@ -310,10 +335,16 @@ def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
         grouped = ndimage.binary_dilation(marked, iterations=2)
     labels, _ = ndimage.label(grouped, structure=np.ones((3, 3)))
     strokes = marked & np.isin(labels, digit_parts(labels))
-    grey = np.where(ndimage.binary_dilation(strokes, iterations=2), grey, 0)
-    # 5. Crop to the ink, fit the longer side to 20 px, and centre by mass in 28x28.
-    rows, columns = np.flatnonzero(grey.any(axis=1)), np.flatnonzero(grey.any(axis=0))
-    crop = grey[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    return np.where(ndimage.binary_dilation(strokes, iterations=2), grey, 0)
+
+
+def centred_field(ink: np.ndarray) -> np.ndarray:
+    """Crop to the ink, fit the longer side to 20 px, and centre by mass in 28x28."""
+    from PIL import Image
+    from scipy import ndimage
+
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    crop = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
     factor = DIGIT_BOX / max(crop.shape)
     size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
     digit = np.clip(np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS)), 0, 1)
