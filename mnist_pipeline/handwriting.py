@@ -279,7 +279,7 @@ def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
     # digit's width around it (unless the page was turned level, which moved the digit).
     rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     box = max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1
-    if scale < 1 and box < WORK_SIDE / 4 and ink.shape == shrunk_shape(grey.shape, scale):
+    if scale < 1 and box < WORK_SIDE / 8 and ink.shape == shrunk_shape(grey.shape, scale):
         top, left = (max(0, int((edge - box) / scale)) for edge in (rows[0], columns[0]))
         bottom, right = (int((edge + 1 + box) / scale) + 1 for edge in (rows[-1], columns[-1]))
         region = grey[top:bottom, left:right]
