@@ -2,14 +2,14 @@
 
     python benchmarks/serve_load.py --model artifacts/model.keras --requests 300
 
-Starts each server on 127.0.0.1 in turn: benchmarks/baseline_server.py (`model.predict`
+Starts three servers on 127.0.0.1: benchmarks/baseline_server.py (`model.predict`
 on a resized image, as tutorials do), this project's `python mnist_classification.py
---serve` (one process) and `--serve --workers 2` (two processes on one socket). Each
-gets the same real requests, multipart forms with the field `image`: 280x280 PNG
-drawings (what the page sends on every stroke), then 1600x1200 JPEG photos. For 1, 4 and 16 concurrent
-clients (each with its own keep-alive connection) it prints requests per second, p50 and
-p99 latency and errors; then it sends --memory-requests more to `--serve` and reports
-its resident memory along the way and its peak.
+--serve` (one process) and `--serve --workers 2` (two processes on one socket). They
+take turns, each getting the same real requests, multipart forms with the field `image`:
+280x280 PNG drawings (what the page sends on every stroke), then 1600x1200 JPEG photos.
+For 1, 4 and 16 concurrent clients (each with its own keep-alive connection) it prints
+requests per second, p50 and p99 latency and errors; then it sends --memory-requests
+more to `--serve` and reports its resident memory along the way and its peak.
 """
 
 from __future__ import annotations
@@ -157,26 +157,29 @@ def main() -> None:
         "--serve": [*serve, "--port"],
         "--serve --workers 2": [*serve, "--workers", "2", "--port"],
     }
-    rows = []
-    for name, command in servers.items():
-        port = free_port()
-        server = start([*command, str(port)], port, forms[0], quiet)
-        try:
-            for kind, pictures_of_kind in kinds.items():
-                requests = [pictures_of_kind[i % len(pictures_of_kind)] for i in range(args.requests)]
-                for clients in CLIENTS:
-                    result = load(port, requests, clients)
+    ports = {name: free_port() for name in servers}
+    started = {}
+    try:
+        for name, command in servers.items():  # all at once: each idles while another is loaded
+            started[name] = start([*command, str(ports[name])], ports[name], forms[0], quiet)
+        rows = []
+        for kind, pictures_of_kind in kinds.items():
+            requests = [pictures_of_kind[i % len(pictures_of_kind)] for i in range(args.requests)]
+            for clients in CLIENTS:
+                for name in servers:  # side by side, so that a busy machine slows each alike
+                    result = load(ports[name], requests, clients)
                     rows.append((name, kind, clients, result))
                     print(f"  {name:<26} {kind:<8} {clients:>2} clients: " + describe(result), flush=True)
-            if name == "--serve":  # memory over many more requests, drawings and photos alike
-                memory = [memory_mib(server.pid)[0]]
-                batch = [forms[i % len(forms)] for i in range(args.memory_requests // 4)]
-                memory_errors = 0
-                for _ in range(4):
-                    memory_errors += load(port, batch, 4)["errors"]
-                    memory.append(memory_mib(server.pid)[0])
-                peak = memory_mib(server.pid)[1]
-        finally:
+        server = started["--serve"]  # memory over many more requests, drawings and photos alike
+        memory = [memory_mib(server.pid)[0]]
+        batch = [forms[i % len(forms)] for i in range(args.memory_requests // 4)]
+        memory_errors = 0
+        for _ in range(4):
+            memory_errors += load(ports["--serve"], batch, 4)["errors"]
+            memory.append(memory_mib(server.pid)[0])
+        peak = memory_mib(server.pid)[1]
+    finally:
+        for server in started.values():
             server.terminate()
             server.wait(timeout=60)
 
