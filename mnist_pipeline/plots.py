@@ -51,7 +51,7 @@ def plot_misclassified(images: np.ndarray, labels: np.ndarray, probabilities: np
     """The most confidently wrong predictions, most confident first, five to a row.
 
     The digits are pasted into one picture with room for a caption above each, and
-    drawn on a single axis: 25 separate axes cost about six times as long to draw.
+    drawn on a single axis: 25 separate axes took several times as long to draw.
     """
     plt = pyplot()
     predicted = probabilities.argmax(axis=1)
