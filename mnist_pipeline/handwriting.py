@@ -102,7 +102,7 @@ def grey_levels(image) -> np.ndarray:
 
 def digit_parts(labels: np.ndarray) -> np.ndarray:
     """The labels of the components that make up the digit: the largest, and those at
-    least 5% its size that lie within half its size of it (a 5's detached bar, say)."""
+    least 5% its size that lie within a quarter of its size of it (a 5's detached bar)."""
     from scipy import ndimage
 
     sizes = np.bincount(labels.ravel())[1:]
