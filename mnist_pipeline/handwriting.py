@@ -160,6 +160,8 @@ def digit_ink(grey: np.ndarray, name: str) -> np.ndarray:
     # page shows somewhere on the border even when a shadow falls across most of it.
     if np.percentile(grey[border_mask(grey.shape)], 90) > 0.5:
         grey = without_printed_lines(ink_on_light_page(grey))
+        if max(grey.shape) >= 8 * IMAGE_SIDE:  # a pixel's blur against JPEG blocks and grain
+            grey = ndimage.gaussian_filter(grey, 1.0)
     else:  # a dark page (a screen drawing, an MNIST digit): only gentle gradients to even out
         for _ in range(2):  # the second pass tells ink from page better, on an evened-out page
             grey = grey - smooth_background(grey, grey > otsu_threshold(grey))
