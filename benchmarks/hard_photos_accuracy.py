@@ -28,9 +28,8 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from conftest import make_split  # noqa: E402  (the tests' rendered digits, without MNIST)
-from hard_photos import CONDITIONS, hard_set  # noqa: E402
+from hard_photos import CONDITIONS, read_right  # noqa: E402
 
-from mnist_pipeline.classify import classify_images  # noqa: E402
 from mnist_pipeline.data import load_mnist  # noqa: E402
 from mnist_pipeline.handwriting import read_grey, to_mnist  # noqa: E402
 from mnist_pipeline.saved_model import load_classifier  # noqa: E402
@@ -47,14 +46,8 @@ def test_digits(data: str | None, count: int, seed: int) -> tuple[np.ndarray, np
 
 def accuracy_table(model, digits: np.ndarray, labels: np.ndarray, seed: int) -> list[tuple[str, int, float]]:
     """(condition, photos, share right) for each condition, then 'all'."""
-    photos = hard_set(digits, seed)
     with tempfile.TemporaryDirectory() as folder:
-        paths = []
-        for i, (photo, _) in enumerate(photos):
-            paths.append(Path(folder, f"{i}.jpg"))
-            photo.save(paths[-1], format="JPEG", quality=100)  # already JPEG-compressed as generated
-        results = classify_images(model, paths, save_dir=None)
-    right = np.array([result.get("digit") == label for result, label in zip(results, labels, strict=True)])
+        photos, right = read_right(model, digits, labels, seed, Path(folder))
     rows = []
     for condition in CONDITIONS:
         has = np.array([condition in conditions for _, conditions in photos])

@@ -10,6 +10,7 @@ benchmarks/hard_photos_accuracy.py (accuracy per condition).
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -166,3 +167,19 @@ def hard_set(digits: np.ndarray, seed: int) -> list[tuple[Image.Image, list[str]
         conditions = pick_conditions(rng)
         photos.append((hard_photo(digit, conditions, rng), conditions))
     return photos
+
+
+def read_right(
+    model, digits: np.ndarray, labels: np.ndarray, seed: int, folder: Path
+) -> tuple[list, np.ndarray]:
+    """Photograph `digits` (`hard_set`), save the photos in `folder` and classify them as
+    `--image` does; returns the photos with their conditions, and which were read right."""
+    from mnist_pipeline.classify import classify_images
+
+    photos = hard_set(digits, seed)
+    paths = [folder / f"{i}.jpg" for i in range(len(photos))]
+    for path, (photo, _) in zip(paths, photos, strict=True):
+        photo.save(path, format="JPEG", quality=100)  # already JPEG-compressed as generated
+    results = classify_images(model, paths, save_dir=None)
+    right = np.array([result.get("digit") == label for result, label in zip(results, labels, strict=True)])
+    return photos, right
