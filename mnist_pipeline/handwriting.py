@@ -30,6 +30,9 @@ WORK_SIDE = 512  # big photos are shrunk to this longer side first: ample for a 
 DIGIT_BOX = 20  # MNIST's box for the digit inside the 28x28 field
 FIELD_CENTRE = 14.0  # where MNIST puts the centre of mass (row and column, in pixels)
 MIN_INK_CONTRAST = 0.1  # ink must stand out from the page by 10% of full scale
+MIN_SIDE = 8 * IMAGE_SIDE  # smaller photos of paper are enlarged to this longer side first
+PART_SHARE = 0.15  # a detached part of the digit (a 5's bar) is at least this share of its body
+BORDER_SHARE = 0.1  # the body clear of the photo's edge is at least this share of the largest mark
 
 
 class ImageError(PipelineError):
@@ -102,63 +105,85 @@ def grey_levels(image) -> np.ndarray:
 
 def digit_parts(labels: np.ndarray) -> np.ndarray:
     """The labels of the components that make up the digit: the largest, and those at
-    least 5% its size that lie within a quarter of its size of it (a 5's detached bar)."""
+    least PART_SHARE its size that lie within a quarter of its size of it (a 5's detached bar)."""
     from scipy import ndimage
 
     sizes = np.bincount(labels.ravel())[1:]
-    largest = int(np.argmax(sizes))
+    # A shadow's corner where it meets the picture's edge reads as a solid wedge of ink,
+    # often larger than the digit: the digit is the largest part clear of the edge,
+    # unless only a sliver is (a digit that runs off the photo).
+    on_border = np.unique(labels[border_mask(labels.shape, 1)])
+    inner = sizes.copy()
+    inner[on_border[on_border > 0] - 1] = 0
+    largest = int(np.argmax(inner if inner.max() >= BORDER_SHARE * sizes.max() else sizes))
     boxes = ndimage.find_objects(labels)
     main = boxes[largest]
     reach = 0.25 * max(main[0].stop - main[0].start, main[1].stop - main[1].start)
     parts = []
     for label, (size, box) in enumerate(zip(sizes, boxes, strict=True), start=1):
         gap = max(max(box[a].start - main[a].stop, main[a].start - box[a].stop) for a in (0, 1))
-        if size >= 0.05 * sizes[largest] and gap <= reach:
+        if size >= PART_SHARE * sizes[largest] and gap <= reach:
             parts.append(label)
     return np.array(parts)
 
 
 def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
     """Any greyscale picture of one digit -> 28x28 float32 in [0, 1], as MNIST was made."""
-    # 1. Work at a modest size: a 12-megapixel photo holds no more digit than 512 px...
+    # 1. Work at a modest size: a 12-megapixel photo holds no more digit than 512 px,
+    # and a photo of a few dozen pixels is enlarged, so that every step below (median,
+    # closing, blur, grouping of pencil grains) sees strokes at the scale it was made for.
+    # (MNIST-style pictures, light ink on dark, keep their size: they need none of that.)
     scale = min(1.0, WORK_SIDE / max(grey.shape))
-    ink = digit_ink(shrunk(grey, scale), name)
+    work = resized(grey, scale)
+    light = on_light_page(work)
+    if light and max(grey.shape) < MIN_SIDE:
+        work = resized(grey, MIN_SIDE / max(grey.shape))
+    ink = digit_ink(work, light, name)
     # ... unless the digit is small in it: then look again, closer, at the digit and a
     # digit's width around it (unless the page was turned level, which moved the digit).
+    # The page is the one found in the whole photo: the crop may lie wholly in a shadow.
     rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     box = max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1
-    if scale < 1 and box < WORK_SIDE / 8 and ink.shape == shrunk_shape(grey.shape, scale):
+    if scale < 1 and box < WORK_SIDE / 8 and ink.shape == scaled_shape(grey.shape, scale):
         top, left = (max(0, int((edge - box) / scale)) for edge in (rows[0], columns[0]))
         bottom, right = (int((edge + 1 + box) / scale) + 1 for edge in (rows[-1], columns[-1]))
         region = grey[top:bottom, left:right]
-        ink = digit_ink(shrunk(region, min(1.0, WORK_SIDE / max(region.shape))), name)
+        ink = digit_ink(resized(region, min(1.0, WORK_SIDE / max(region.shape))), light, name)
     return centred_field(ink)
 
 
-def shrunk_shape(shape: tuple[int, ...], scale: float) -> tuple[int, int]:
+def scaled_shape(shape: tuple[int, ...], scale: float) -> tuple[int, int]:
     return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
 
 
-def shrunk(grey: np.ndarray, scale: float) -> np.ndarray:
-    """`grey` resized by `scale` (at most 1), each new pixel the mean of those it covers."""
+def resized(grey: np.ndarray, scale: float) -> np.ndarray:
+    """`grey` resized by `scale`: shrinking makes each new pixel the mean of those it
+    covers, enlarging interpolates (bicubic) between them."""
     from PIL import Image
 
-    if scale >= 1:
+    if scale == 1:
         return grey
-    height, width = shrunk_shape(grey.shape, scale)
-    return np.asarray(Image.fromarray(grey).resize((width, height), Image.Resampling.BOX))
+    height, width = scaled_shape(grey.shape, scale)
+    method = Image.Resampling.BOX if scale < 1 else Image.Resampling.BICUBIC
+    return np.clip(np.asarray(Image.fromarray(grey).resize((width, height), method)), 0, 1)
 
 
-def digit_ink(grey: np.ndarray, name: str) -> np.ndarray:
+def on_light_page(grey: np.ndarray) -> bool:
+    """Dark ink on a light page (paper), rather than light ink on a dark one (MNIST, a
+    screen)? A light page shows somewhere on the border even when a shadow falls
+    across most of it."""
+    return bool(np.percentile(grey[border_mask(grey.shape)], 90) > 0.5)
+
+
+def digit_ink(grey: np.ndarray, light_page: bool, name: str) -> np.ndarray:
     """The digit's strokes, bright on black in [0, 1], everything else black."""
     from scipy import ndimage
 
     # Smooth away speckle and paper grain (on a small image a 3x3 median would eat strokes).
     if max(grey.shape) >= 4 * IMAGE_SIDE:
         grey = median_3x3(np.round(grey * 255).astype(np.uint8)).astype(np.float32) / 255
-    # 2. Find the ink, evening out the lighting; MNIST ink is bright on black. A light
-    # page shows somewhere on the border even when a shadow falls across most of it.
-    if np.percentile(grey[border_mask(grey.shape)], 90) > 0.5:
+    # 2. Find the ink, evening out the lighting; MNIST ink is bright on black.
+    if light_page:
         grey = without_printed_lines(ink_on_light_page(grey))
         if max(grey.shape) >= 8 * IMAGE_SIDE:  # a pixel's blur against JPEG blocks and grain
             grey = ndimage.gaussian_filter(grey, 1.0)
@@ -171,6 +196,8 @@ def digit_ink(grey: np.ndarray, name: str) -> np.ndarray:
     page = grey[~near_ink] if not near_ink.all() else grey[~ink]
     page_level = float(np.median(page))
     noise = 1.4826 * float(np.median(np.abs(page - page_level)))  # robust standard deviation
+    if ink.any():  # faint texture (paper grain, leftover lines) can fill Otsu's ink class:
+        ink = ink & (grey > otsu_threshold(grey[ink]))  # its stronger half is the strokes
     ink_level = float(np.percentile(grey[ink], 95)) if ink.any() else page_level
     if ink_level - page_level < max(MIN_INK_CONTRAST, 8 * noise):
         raise NoInk(f"{name}: no ink found (a blank or nearly uniform image)")

@@ -108,6 +108,7 @@ def ink_on_light_page(grey: np.ndarray) -> np.ndarray:
 
     largest = max(3, max(grey.shape) // 4)
     rough = ndimage.grey_closing(grey, size=(largest, largest), mode="reflect") - grey
+    rough = without_printed_lines(rough)  # printed lines are thinner than most pens' strokes
     strokes = away_from_border(rough > otsu_threshold(rough))
     window = int(np.clip(round(3 * stroke_width(strokes)), 3, largest))
     page = ndimage.grey_closing(grey, size=(window, window), mode="reflect")
