@@ -17,6 +17,7 @@ from mnist_pipeline.cli import PipelineError
 from mnist_pipeline.data import IMAGE_SIDE
 from mnist_pipeline.paper import (
     border_mask,
+    grown,
     ink_on_light_page,
     median_3x3,
     otsu_threshold,
@@ -192,7 +193,7 @@ def digit_ink(grey: np.ndarray, light_page: bool, name: str) -> np.ndarray:
             grey = grey - smooth_background(grey, grey > otsu_threshold(grey))
     # 3. Stretch the ink to full brightness; the page and its noise become black.
     ink = grey > otsu_threshold(grey)
-    near_ink = ndimage.binary_dilation(ink, iterations=3)  # anti-aliased edges are not page noise
+    near_ink = grown(ink, 3)  # anti-aliased edges are not page noise
     page = grey[~near_ink] if not near_ink.all() else grey[~ink]
     page_level = float(np.median(page))
     noise = 1.4826 * float(np.median(np.abs(page - page_level)))  # robust standard deviation
@@ -209,10 +210,10 @@ def digit_ink(grey: np.ndarray, light_page: bool, name: str) -> np.ndarray:
     # large enough for two pixels to be a small gap).
     marked = grouped = grey > 0.25
     if max(grey.shape) >= 8 * IMAGE_SIDE:
-        grouped = ndimage.binary_dilation(marked, iterations=2)
+        grouped = grown(marked, 2)
     labels, _ = ndimage.label(grouped, structure=np.ones((3, 3)))
     strokes = marked & np.isin(labels, digit_parts(labels))
-    return np.where(ndimage.binary_dilation(strokes, iterations=2), grey, 0)
+    return np.where(grown(strokes, 2), grey, 0)
 
 
 def centred_field(ink: np.ndarray) -> np.ndarray:

@@ -75,12 +75,25 @@ def smooth_background(grey: np.ndarray, ink: np.ndarray) -> np.ndarray:
     return sum(np.float32(c) * term for c, term in zip(coefficients, whole, strict=True))
 
 
+def grown(mask: np.ndarray, steps: int) -> np.ndarray:
+    """`mask` grown by `steps` pixels up, down, left and right: scipy's binary_dilation
+    with `iterations=steps`, as whole-array shifts (several times quicker on small masks)."""
+    for _ in range(steps):
+        wider = mask.copy()
+        wider[1:] |= mask[:-1]
+        wider[:-1] |= mask[1:]
+        wider[:, 1:] |= mask[:, :-1]
+        wider[:, :-1] |= mask[:, 1:]
+        mask = wider
+    return mask
+
+
 def stroke_width(ink: np.ndarray) -> float:
     """About how wide the strokes of a binary ink mask are, in pixels: a stroke of width w
     and length L covers w * L pixels and has about 2 * L pixels along its two sides."""
-    from scipy import ndimage
-
-    edge = ink & ~ndimage.binary_erosion(ink)
+    inside = np.zeros_like(ink)  # ink whose four neighbours are ink too (the image's edge is not)
+    inside[1:-1, 1:-1] = ink[1:-1, 1:-1] & ink[:-2, 1:-1] & ink[2:, 1:-1] & ink[1:-1, :-2] & ink[1:-1, 2:]
+    edge = ink & ~inside
     return 2 * float(ink.sum()) / max(1.0, float(edge.sum()))
 
 
