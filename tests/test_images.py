@@ -72,20 +72,20 @@ def test_photos_of_real_mnist_digits_get_the_same_answer(tmp_path):
     assert photo_agreement(model, data.x_test[chosen], tmp_path) >= 0.95
 
 
-# The hard photos (tests/hard_photos.py) kept aside: seed 2 is never used while tuning the
-# preprocessing (benchmarks/hard_photos_accuracy.py uses seed 1 by default).
-KEPT_ASIDE_SEED, KEPT_ASIDE_PHOTOS = 2, 200
+# The hard photos (tests/hard_photos.py) kept aside: seed 20 was never looked at while
+# tuning the preprocessing (seeds 1, 2, 3, 7 and 8 were; the benchmark uses seed 1).
+KEPT_ASIDE_SEED, KEPT_ASIDE_PHOTOS = 20, 200
 
 
 @pytest.mark.slow
 def test_hard_photos_kept_aside_are_mostly_read_right(mnist_artifacts, tmp_path):
     """Shadows, lined paper, pencil, coloured ink, blur, heavy JPEG, tiny or rotated photos,
-    two to four at once: the model `python model.py` trained reads at least 80% right."""
+    two to four at once: the model `python model.py` trained reads at least 85% right."""
     data = load_mnist(os.environ["MNIST_DATA"])
     chosen = np.random.default_rng(KEPT_ASIDE_SEED).choice(len(data.x_test), KEPT_ASIDE_PHOTOS, replace=False)
     model = load_classifier(mnist_artifacts / "model.keras")
     _, right = read_right(model, data.x_test[chosen], data.y_test[chosen], KEPT_ASIDE_SEED, tmp_path)
-    assert np.mean(right) >= 0.80, np.mean(right)
+    assert np.mean(right) >= 0.85, np.mean(right)
 
 
 def best_alignment(a: np.ndarray, b: np.ndarray) -> float:
