@@ -204,8 +204,7 @@ def digit_ink(grey: np.ndarray, light_page: bool, name: str) -> np.ndarray:
         raise NoInk(f"{name}: no ink found (a blank or nearly uniform image)")
     floor = page_level + 3 * noise
     grey = np.clip((grey - floor) / (ink_level - floor), 0, 1)
-    # 4. Keep the digit's strokes, drop stray specks: components under 5% of the largest,
-    # or further from it than half its size, go.
+    # 4. Keep the digit's strokes (`digit_parts`), drop stray specks and shadow wedges.
     # Grains of a pencil stroke a pixel or two apart count as one stroke (in a picture
     # large enough for two pixels to be a small gap).
     marked = grouped = grey > 0.25
