@@ -161,7 +161,7 @@ def without_printed_lines(ink: np.ndarray) -> np.ndarray:
     angle = float(LINE_ANGLES[int(np.argmax(sharpness))])
     turned = np.asarray(Image.fromarray(ink).rotate(angle, Image.Resampling.BILINEAR, expand=True))
     inside = np.asarray(Image.fromarray(np.ones_like(ink)).rotate(angle, expand=True)) > 0.5
-    marks = (turned > level + (ink[marks].min() - level)) & inside
+    marks = (turned >= ink[marks].min()) & inside  # as marked as the faintest mark, after turning
     cleaned, found = erase_full_rows(turned, marks, inside)
     cleaned, found_columns = erase_full_rows(cleaned.T, marks.T, inside.T)
     if found + found_columns < 2:
