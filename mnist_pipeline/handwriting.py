@@ -31,7 +31,9 @@ WORK_SIDE = 512  # big photos are shrunk to this longer side first: ample for a 
 DIGIT_BOX = 20  # MNIST's box for the digit inside the 28x28 field
 FIELD_CENTRE = 14.0  # where MNIST puts the centre of mass (row and column, in pixels)
 MIN_INK_CONTRAST = 0.1  # ink must stand out from the page by 10% of full scale
-MIN_SIDE = 8 * IMAGE_SIDE  # smaller photos of paper are enlarged to this longer side first
+# The scale the steps below were made for: smaller photos of paper are enlarged to this
+# longer side first, and blur and grain grouping only run on pictures at least this large.
+MIN_SIDE = 8 * IMAGE_SIDE
 PART_SHARE = 0.15  # a detached part of the digit (a 5's bar) is at least this share of its body
 BORDER_SHARE = 0.1  # the body clear of the photo's edge is at least this share of the largest mark
 
@@ -186,7 +188,7 @@ def digit_ink(grey: np.ndarray, light_page: bool, name: str) -> np.ndarray:
     # 2. Find the ink, evening out the lighting; MNIST ink is bright on black.
     if light_page:
         grey = without_printed_lines(ink_on_light_page(grey))
-        if max(grey.shape) >= 8 * IMAGE_SIDE:  # a pixel's blur against JPEG blocks and grain
+        if max(grey.shape) >= MIN_SIDE:  # a pixel's blur against JPEG blocks and grain
             grey = ndimage.gaussian_filter(grey, 1.0)
     else:  # a dark page (a screen drawing, an MNIST digit): only gentle gradients to even out
         for _ in range(2):  # the second pass tells ink from page better, on an evened-out page
@@ -208,7 +210,7 @@ def digit_ink(grey: np.ndarray, light_page: bool, name: str) -> np.ndarray:
     # Grains of a pencil stroke a pixel or two apart count as one stroke (in a picture
     # large enough for two pixels to be a small gap).
     marked = grouped = grey > 0.25
-    if max(grey.shape) >= 8 * IMAGE_SIDE:
+    if max(grey.shape) >= MIN_SIDE:
         grouped = grown(marked, 2)
     labels, _ = ndimage.label(grouped, structure=np.ones((3, 3)))
     strokes = marked & np.isin(labels, digit_parts(labels))

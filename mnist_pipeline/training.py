@@ -27,13 +27,10 @@ PROGRESS_UPDATES_PER_EPOCH = 4
 def make_train_steps(model, images, labels) -> Callable:
     """A compiled function that runs optimizer steps `start`..`stop` of one epoch.
 
-    This is the same update `model.fit` makes (forward, loss, gradients, Adam),
-    but `fit` returns to Python after every batch of 32, which costs far more
-    than this small network's arithmetic. Here XLA compiles a loop over many
-    batches, so one call does a whole slice of the epoch. `images` (uint8,
-    n x 784) and `labels` are the whole training set, already on the device;
-    `batches` lists each step's image indices. It returns the summed loss and
-    the number of correct answers.
+    Each step is the update `model.fit` makes (forward, loss, gradients, Adam).
+    `images` (uint8, n x 784) and `labels` are the whole training set, already on
+    the device; `batches` lists each step's image indices. It returns the summed
+    loss and the number of correct answers.
     """
     import tensorflow as tf
 
