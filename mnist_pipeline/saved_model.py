@@ -73,7 +73,7 @@ class LayerOutputs:
     """The model called directly, one image at a time, returning every layer's output.
 
     Keras' `model.predict` builds a data pipeline on each call (tens of milliseconds
-    for one image); this traced function answers in well under a millisecond, and
+    for one image); this traced function answers in under a millisecond, and
     also gives the hidden layers' activations that the drawing page shows.
     """
 
