@@ -22,6 +22,7 @@ from mnist_pipeline.paper import (
     median_3x3,
     otsu_threshold,
     smooth_background,
+    stroke_width,
     without_printed_lines,
 )
 
@@ -36,6 +37,13 @@ MIN_INK_CONTRAST = 0.1  # ink must stand out from the page by 10% of full scale
 MIN_SIDE = 8 * IMAGE_SIDE
 PART_SHARE = 0.15  # a detached part of the digit (a 5's bar) is at least this share of its body
 BORDER_SHARE = 0.1  # the body clear of the photo's edge is at least this share of the largest mark
+# Light page or dark? When most of the edge is dark, a light page has ink darker still on it:
+DARKER_INK = 0.15  # this much darker than the edge's median grey,
+DARKER_PIXELS, DARKER_SHARE = 10, 0.0002  # in at least this many pixels, or this share of them.
+# A digit cut out tight: ink within a stroke's width (TIGHT_EDGE px at least: an enlarged
+# crop's faint edge is wide) of every edge, meeting each in at most TIGHT_RUNS places; it is
+# given a margin of TIGHT_MARGIN times its longer side.
+TIGHT_EDGE, TIGHT_RUNS, TIGHT_MARGIN = 3, 3, 0.25
 
 
 class ImageError(PipelineError):
@@ -173,9 +181,41 @@ def resized(grey: np.ndarray, scale: float) -> np.ndarray:
 
 def on_light_page(grey: np.ndarray) -> bool:
     """Dark ink on a light page (paper), rather than light ink on a dark one (MNIST, a
-    screen)? A light page shows somewhere on the border even when a shadow falls
-    across most of it."""
-    return bool(np.percentile(grey[border_mask(grey.shape)], 90) > 0.5)
+    screen)?
+
+    A light page shows somewhere on the border even when a shadow falls across most of
+    it. But so does light ink that touches the edge, in a digit cut out tight: when most
+    of the edge is dark, the page is light only if something darker still lies on it
+    (ink, seen in the lit part or in the shadow); on a dark page, nothing is darker.
+    """
+    if np.percentile(grey[border_mask(grey.shape)], 90) <= 0.5:
+        return False
+    edge_level = float(np.median(grey[border_mask(grey.shape, 1)]))
+    if edge_level > 0.5:
+        return True
+    darker = np.count_nonzero(grey < edge_level - DARKER_INK)
+    return darker >= max(DARKER_PIXELS, DARKER_SHARE * grey.size)
+
+
+def with_margin_if_tight(ink: np.ndarray) -> np.ndarray:
+    """A digit cut out tight (`ink`, bright on dark, touching the picture's edges) with
+    the margin of page a photo would have had, so that no rule made for photos takes its
+    strokes for printed lines or for a digit running off the page. Other pictures as they are.
+
+    Tight: ink within a stroke's width (TIGHT_EDGE pixels at least) of all four edges,
+    meeting each edge in at most TIGHT_RUNS places, on less than half of the picture's
+    outline. (The printed lines of squared paper cross every edge many times.)
+    """
+    marked = ink > otsu_threshold(ink)
+    depth = max(TIGHT_EDGE, round(stroke_width(marked)))
+    sides = [marked[:depth].any(axis=0), marked[-depth:].any(axis=0)]
+    sides += [marked[:, :depth].any(axis=1), marked[:, -depth:].any(axis=1)]
+    runs = [np.count_nonzero(side[1:] & ~side[:-1]) + int(side[0]) for side in sides]
+    edge = border_mask(ink.shape, 1)
+    if not all(1 <= count <= TIGHT_RUNS for count in runs) or marked[edge].mean() >= 0.5:
+        return ink
+    page_level = float(np.median(ink[edge & ~marked]))
+    return np.pad(ink, max(2, round(TIGHT_MARGIN * max(ink.shape))), constant_values=page_level)
 
 
 def digit_ink(grey: np.ndarray, light_page: bool, name: str) -> np.ndarray:
@@ -187,12 +227,13 @@ def digit_ink(grey: np.ndarray, light_page: bool, name: str) -> np.ndarray:
         grey = median_3x3(np.round(grey * 255).astype(np.uint8)).astype(np.float32) / 255
     # 2. Find the ink, evening out the lighting; MNIST ink is bright on black.
     if light_page:
-        grey = without_printed_lines(ink_on_light_page(grey))
+        grey = without_printed_lines(with_margin_if_tight(ink_on_light_page(grey)))
         if max(grey.shape) >= MIN_SIDE:  # a pixel's blur against JPEG blocks and grain
             grey = ndimage.gaussian_filter(grey, 1.0)
     else:  # a dark page (a screen drawing, an MNIST digit): only gentle gradients to even out
         for _ in range(2):  # the second pass tells ink from page better, on an evened-out page
             grey = grey - smooth_background(grey, grey > otsu_threshold(grey))
+        grey = with_margin_if_tight(grey)
     # 3. Stretch the ink to full brightness; the page and its noise become black.
     ink = grey > otsu_threshold(grey)
     near_ink = grown(ink, 3)  # anti-aliased edges are not page noise

@@ -123,13 +123,14 @@ def ink_on_light_page(grey: np.ndarray) -> np.ndarray:
     rough = ndimage.grey_closing(grey, size=(largest, largest), mode="reflect") - grey
     rough = without_printed_lines(rough)  # printed lines are thinner than most pens' strokes
     strokes = away_from_border(rough > otsu_threshold(rough))
-    window = int(np.clip(round(3 * stroke_width(strokes)), 3, largest))
+    window = int(np.clip(round(3 * stroke_width(strokes)), 3, max(grey.shape)))
     page = ndimage.grey_closing(grey, size=(window, window), mode="reflect")
     return np.clip(1 - grey / np.maximum(page, 1e-3), 0, 1)
 
 
 LINE_ANGLES = np.arange(-25, 26, 1)  # degrees a photo of lined paper may be turned by
 LINE_SPAN = 0.5  # a printed line marks at least half of its row; a digit's stroke rarely does
+LINE_WIDTH = 0.03  # and is at most this share of the picture thin (a digit filling it is not)
 
 
 def without_printed_lines(ink: np.ndarray) -> np.ndarray:
@@ -170,12 +171,15 @@ def without_printed_lines(ink: np.ndarray) -> np.ndarray:
 
 
 def erase_full_rows(ink: np.ndarray, marks: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, int]:
-    """Erase rows marked across LINE_SPAN of their length (with a pixel either side),
+    """Erase rows marked across LINE_SPAN of their length, in runs thinner than LINE_WIDTH
+    of the picture (with a pixel either side),
     except where marks continue two pixels above and below: a stroke crossing the line.
     Returns the cleaned picture and how many lines (runs of such rows) were erased."""
     full = marks.sum(axis=1) > LINE_SPAN * np.maximum(inside.sum(axis=1), 1)
     starts = np.flatnonzero(full & ~np.concatenate([[False], full[:-1]]))
     ends = np.flatnonzero(full & ~np.concatenate([full[1:], [False]]))
+    thin = ends - starts < max(2, LINE_WIDTH * len(ink))  # thicker: a digit's stroke
+    starts, ends = starts[thin], ends[thin]
     ink = ink.copy()
     for start, end in zip(starts, ends, strict=True):
         top, bottom = max(0, start - 1), min(len(ink) - 1, end + 1)

@@ -1,0 +1,125 @@
+"""Digits cut out tight: pictures that end where the ink ends, in either polarity, 8 px to large."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from tight_crops import (
+    FORMATS,
+    POLARITIES,
+    read_pictures,
+    rough_crop,
+    tight_crop,
+    uci_digits,
+    uci_picture,
+)
+
+from mnist_pipeline import handwriting, paper
+from mnist_pipeline.data import load_mnist
+from mnist_pipeline.saved_model import load_classifier
+
+needs_mnist = pytest.mark.skipif(
+    not os.environ.get("MNIST_DATA"), reason="set MNIST_DATA to a folder of the MNIST files"
+)
+
+
+def seven(side: int = 40, stroke: int = 6) -> np.ndarray:
+    """A '7' (bar and stem) filling its whole picture, bright on black: a tight crop."""
+    picture = np.zeros((side, side), np.float32)
+    picture[:stroke] = 1
+    for row in range(side):
+        column = round((side - stroke) * (1 - row / side) * 0.8) + side // 5
+        picture[row, max(0, column - stroke // 2) : column + stroke // 2] = 1
+    return picture
+
+
+def test_a_tight_crop_keeps_its_polarity():
+    # Light ink touching the edges must not make the page "light": nothing darker is on it.
+    assert not handwriting.on_light_page(seven())
+    assert handwriting.on_light_page(1 - seven())
+
+
+def test_a_shadowed_page_is_still_light():
+    """Most of the edge in a shadow, but dark ink lies on the page: a light page."""
+    photo = np.full((200, 200), 0.9, np.float32)
+    photo[:, 60:] *= 0.45  # a shadow over most of the picture
+    photo[80:120, 20:24] = 0.1  # ink in the lit part
+    assert handwriting.on_light_page(photo)
+
+
+def test_a_tight_crop_gets_a_margin_and_a_photo_does_not():
+    crop = seven()
+    padded = handwriting.with_margin_if_tight(crop)
+    assert padded.shape[0] > crop.shape[0] and padded.shape[1] > crop.shape[1]
+    assert not padded[0].any() and not padded[:, 0].any()  # the margin is page
+    photo = np.pad(crop, 40)  # the same digit with the page around it
+    assert handwriting.with_margin_if_tight(photo) is photo
+    squared = np.zeros((120, 120), np.float32)  # squared paper's lines cross every edge often
+    squared[::15], squared[:, ::15] = 1, 1
+    assert handwriting.with_margin_if_tight(squared) is squared
+
+
+def test_a_stroke_filling_the_picture_is_not_a_printed_line():
+    """Printed lines are thin; the bars of a digit that fills its picture are not erased."""
+    ink = np.zeros((120, 120), np.float32)
+    ink[0:20] = 1  # two thick bars across the whole picture, as in a tight '2' or '7'
+    ink[100:120] = 1
+    assert np.array_equal(paper.without_printed_lines(ink), ink)
+    ruled = np.zeros((120, 120), np.float32)
+    ruled[10::30, :] = 1  # thin printed lines are still erased
+    assert not paper.without_printed_lines(ruled).any()
+
+
+@pytest.fixture(scope="module")
+def mnist_model(mnist_artifacts):
+    return load_classifier(mnist_artifacts / "model.keras")
+
+
+@pytest.fixture(scope="module")
+def test_digits():
+    data = load_mnist(os.environ["MNIST_DATA"])
+    chosen = np.random.default_rng(7).choice(len(data.x_test), 400, replace=False)
+    return data.x_test[chosen], data.y_test[chosen]
+
+
+@pytest.mark.slow
+@needs_mnist
+@pytest.mark.parametrize("polarity", POLARITIES)
+def test_tight_mnist_crops_are_read_right(mnist_model, test_digits, polarity):
+    """Cut to the ink box, 1-6x, with and without a 1-2 px margin, PNG and JPEG: at least
+    95% read right in each polarity (the same digits uncropped: about 97%)."""
+    digits, labels = test_digits
+    rng = np.random.default_rng(0)
+    pictures = [
+        tight_crop(digit, polarity, int(rng.choice([1, 2, 3, 4, 6])), int(rng.integers(3)), FORMATS[i % 2])
+        for i, digit in enumerate(digits)
+    ]
+    share = np.mean(read_pictures(mnist_model, pictures) == labels)
+    assert share >= 0.95, share
+
+
+@pytest.mark.slow
+@needs_mnist
+def test_kept_aside_crops_made_another_way_are_read_right(mnist_model, test_digits):
+    """The check set (never looked at while tuning): other cut levels and resampling, grey
+    page and ink, noise, stretched boxes, any JPEG quality; either polarity."""
+    digits, labels = test_digits
+    rng = np.random.default_rng(2026)
+    crops = [rough_crop(digit, rng) for digit in digits]
+    read = read_pictures(mnist_model, [picture for picture, _ in crops]) == labels
+    for polarity in POLARITIES:
+        mine = np.array([kind == polarity for _, kind in crops])
+        assert np.mean(read[mine]) >= 0.85, (polarity, np.mean(read[mine]))
+
+
+@pytest.mark.slow
+@needs_mnist
+@pytest.mark.parametrize(("polarity", "factor"), [("white on black", 1), ("dark on white", 4)])
+def test_uci_digits_are_mostly_read_right(mnist_model, polarity, factor):
+    """scikit-learn's 1,797 UCI digits, 8x8 as they are and enlarged to 32x32. Before tight
+    crops were handled: 0.12 and 0.35. (The aim of 0.88 is not reached yet: see docs.)"""
+    images, labels = uci_digits()
+    share = np.mean(read_pictures(mnist_model, [uci_picture(i, polarity, factor) for i in images]) == labels)
+    assert share >= 0.80, share
