@@ -31,7 +31,7 @@ from conftest import make_split  # noqa: E402  (the tests' rendered digits, with
 from hard_photos import CONDITIONS, read_right  # noqa: E402
 
 from mnist_pipeline.data import load_mnist  # noqa: E402
-from mnist_pipeline.handwriting import read_grey, to_mnist  # noqa: E402
+from mnist_pipeline.handwriting import read_digit  # noqa: E402
 from mnist_pipeline.saved_model import load_classifier  # noqa: E402
 
 
@@ -95,9 +95,9 @@ def speed(repeats: int) -> tuple[float, float, float]:
         drawing_path = Path(folder, "drawing.png")
         drawing.save(drawing_path)
         return (
-            median_seconds(lambda: to_mnist(read_grey(photo_path)), repeats),
-            median_seconds(lambda: to_mnist(read_grey(hard_path)), repeats),
-            median_seconds(lambda: to_mnist(read_grey(drawing_path)), repeats * 10),
+            median_seconds(lambda: read_digit(photo_path), repeats),
+            median_seconds(lambda: read_digit(hard_path), repeats),
+            median_seconds(lambda: read_digit(drawing_path), repeats * 10),
         )
 
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from mnist_pipeline.data import INPUT_SIZE
 from mnist_pipeline.files import atomic_path
-from mnist_pipeline.handwriting import IMAGE_SUFFIXES, ImageError, read_grey, to_mnist
+from mnist_pipeline.handwriting import read_digit
+from mnist_pipeline.picture import IMAGE_SUFFIXES, ImageError
 
 IMAGE_BATCH = 256  # files preprocessed and classified together; memory stays flat
 
@@ -40,7 +41,7 @@ def classify_images(model, paths: list[Path], save_dir: Path | None) -> list[dic
         batch, digits = [], []
         for path in paths[start : start + IMAGE_BATCH]:
             try:
-                digits.append(to_mnist(read_grey(path), name=str(path)))
+                digits.append(read_digit(path))
                 batch.append({"file": str(path)})
             except ImageError as error:
                 results.append({"file": str(path), "error": str(error)})

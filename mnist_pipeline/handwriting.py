@@ -8,12 +8,10 @@ page, large and off-centre; `to_mnist` undoes each of those differences.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
-from mnist_pipeline.cli import PipelineError
 from mnist_pipeline.data import IMAGE_SIDE
 from mnist_pipeline.paper import (
     border_mask,
@@ -25,9 +23,8 @@ from mnist_pipeline.paper import (
     stroke_width,
     without_printed_lines,
 )
+from mnist_pipeline.picture import Box, ImageError, PictureFile, resized_to, scaled_shape
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-MAX_IMAGE_PIXELS = 64_000_000  # refuse larger images (and decompression bombs) before decoding
 WORK_SIDE = 512  # big photos are shrunk to this longer side first: ample for a 20 px digit
 DIGIT_BOX = 20  # MNIST's box for the digit inside the 28x28 field
 FIELD_CENTRE = 14.0  # where MNIST puts the centre of mass (row and column, in pixels)
@@ -46,72 +43,27 @@ DARKER_PIXELS, DARKER_SHARE = 10, 0.0002  # in at least this many pixels, or thi
 TIGHT_EDGE, TIGHT_RUNS, TIGHT_MARGIN = 3, 3, 0.25
 
 
-class ImageError(PipelineError):
-    """One image could not be read or holds no digit; the others still get their answer."""
-
-
-class ImageTooLarge(ImageError):
-    """More pixels than MAX_IMAGE_PIXELS, found from the header before anything is decoded."""
-
-
 class NoInk(ImageError):
     """A blank or nearly uniform picture: there is no digit to classify."""
 
 
-def read_grey(source: Path | bytes, name: str | None = None) -> np.ndarray:
-    """The image's first frame as grey levels in [0, 1], transparent pixels as page.
-
-    `source` is a file's path or the file's bytes (an upload); `name` is what error
-    messages call it (the path, by default).
-    """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    name = name or str(source)
-    Image.MAX_IMAGE_PIXELS = None  # Pillow's own check warns first; ours, below, refuses at once
-    try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
-            if image.width * image.height > MAX_IMAGE_PIXELS:  # only the header has been read
-                raise ImageTooLarge(f"more than {MAX_IMAGE_PIXELS:,} pixels; refusing to decode it")
-            image.seek(0)  # first frame of a GIF or multi-page TIFF
-            image.load()
-            return grey_levels(ImageOps.exif_transpose(image))  # phone photos: upright as shot
-    except ImageError as error:
-        raise type(error)(f"{name}: {error}") from None
-    except FileNotFoundError:
-        raise ImageError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise ImageError(f"{name}: is a folder") from None
-    except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image file Pillow can read") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:  # Pillow's words for broken files
-        raise ImageError(f"{name}: damaged or truncated image ({error})") from None
+def read_digit(source: Path | bytes, name: str | None = None) -> np.ndarray:
+    """The digit in an image file (a path, or an upload's bytes) as an MNIST-style 28x28."""
+    picture = PictureFile(source, name)
+    with picture:
+        return to_mnist(picture, picture.name)
 
 
-def grey_levels(image) -> np.ndarray:
-    """Grey in [0, 1] for every mode MNIST-style input can come in; transparency becomes page."""
-    mode = image.mode
-    if mode in ("1", "L", "RGB", "RGBX", "CMYK", "YCbCr"):
-        return np.asarray(image.convert("L"), dtype=np.float32) / 255
-    if mode.startswith("I") or mode == "F":  # 16- and 32-bit greyscale
-        values = np.asarray(image, dtype=np.float32)
-        full_scale = 255 if values.max(initial=0) <= 255 else 65535
-        return np.clip(values / full_scale, 0, 1)
-    if mode in ("LA", "La", "PA", "P", "RGBA", "RGBa"):
-        rgba = image.convert("RGBA")
-        if rgba.getchannel("A").getextrema() == (255, 255):  # opaque after all (a canvas, say)
-            return np.asarray(rgba.convert("L"), dtype=np.float32) / 255
-        grey = np.asarray(rgba.convert("L"), dtype=np.float32) / 255
-        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255
-        opaque = alpha > 0.5
-        if not opaque.any():
-            return np.zeros_like(grey)  # fully transparent: no ink, reported later
-        # A drawing on a transparent canvas: the page is whatever the ink is not.
-        page = 1.0 if np.median(grey[opaque]) < 0.5 else 0.0
-        border = border_mask(grey.shape)
-        if opaque[border].mean() >= 0.5:  # an opaque page with a transparent hole or two
-            page = float(np.median(grey[opaque & border]))
-        return grey * alpha + page * (1 - alpha)
-    raise ImageError(f"unsupported image mode {mode}")
+class GreyArray:
+    """A picture already in memory as grey levels: `to_mnist` reads it as it reads a file."""
+
+    def __init__(self, grey: np.ndarray) -> None:
+        self.array, self.shape = grey, grey.shape
+
+    def grey(self, scale: float = 1.0, box: Box | None = None) -> np.ndarray:
+        top, left, bottom, right = box or (0, 0, *self.shape)
+        region = self.array[top:bottom, left:right]
+        return resized_to(region, scaled_shape(region.shape, scale))
 
 
 def digit_parts(labels: np.ndarray) -> np.ndarray:
@@ -138,45 +90,38 @@ def digit_parts(labels: np.ndarray) -> np.ndarray:
     return np.array(parts)
 
 
-def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
-    """Any greyscale picture of one digit -> 28x28 float32 in [0, 1], as MNIST was made."""
-    # 1. Work at a modest size: a 12-megapixel photo holds no more digit than 512 px,
-    # and a photo of a few dozen pixels is enlarged, so that every step below (median,
-    # closing, blur, grouping of pencil grains) sees strokes at the scale it was made for.
-    # (MNIST-style pictures, light ink on dark, keep their size: they need none of that.)
-    scale = min(1.0, WORK_SIDE / max(grey.shape))
-    work = resized(grey, scale)
+def to_mnist(picture: PictureFile | np.ndarray, name: str = "image") -> np.ndarray:
+    """Any picture of one digit (a file, or grey levels in [0, 1]) -> 28x28 float32 in
+    [0, 1], as MNIST was made."""
+    if isinstance(picture, np.ndarray):
+        picture = GreyArray(picture)
+    # 1. Work at a modest size: a 12-megapixel photo holds no more digit than 512 px (and
+    # is read at that size), and a photo of a few dozen pixels is enlarged, so that every
+    # step below (median, closing, blur, grouping of pencil grains) sees strokes at the
+    # scale it was made for. (MNIST-style pictures, light ink on dark, keep their size:
+    # they need none of that.)
+    scale = min(1.0, WORK_SIDE / max(picture.shape))
+    work = picture.grey(scale)
     light = on_light_page(work)
-    if light and max(grey.shape) < MIN_SIDE:
-        work = resized(grey, MIN_SIDE / max(grey.shape))
+    if light and max(picture.shape) < MIN_SIDE:
+        work = picture.grey(MIN_SIDE / max(picture.shape))
     ink = digit_ink(work, light, name)
     # ... unless the digit is small in it: then look again, closer, at the digit and a
-    # digit's width around it (unless the page was turned level, which moved the digit).
-    # The page is the one found in the whole photo: the crop may lie wholly in a shadow.
+    # digit's width around it, read from the full-size picture (unless the page was turned
+    # level, which moved the digit). The page is the one found in the whole photo: the
+    # crop may lie wholly in a shadow.
     rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     box = max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1
-    if scale < 1 and box < WORK_SIDE / 8 and ink.shape == scaled_shape(grey.shape, scale):
+    if scale < 1 and box < WORK_SIDE / 8 and ink.shape == scaled_shape(picture.shape, scale):
         top, left = (max(0, int((edge - box) / scale)) for edge in (rows[0], columns[0]))
-        bottom, right = (int((edge + 1 + box) / scale) + 1 for edge in (rows[-1], columns[-1]))
-        region = grey[top:bottom, left:right]
-        ink = digit_ink(resized(region, min(1.0, WORK_SIDE / max(region.shape))), light, name)
+        bottom, right = (
+            min(int((edge + 1 + box) / scale) + 1, side)
+            for edge, side in ((rows[-1], picture.shape[0]), (columns[-1], picture.shape[1]))
+        )
+        region = (top, left, bottom, right)
+        closer = min(1.0, WORK_SIDE / max(bottom - top, right - left))
+        ink = digit_ink(picture.grey(closer, region), light, name)
     return centred_field(ink)
-
-
-def scaled_shape(shape: tuple[int, ...], scale: float) -> tuple[int, int]:
-    return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
-
-
-def resized(grey: np.ndarray, scale: float) -> np.ndarray:
-    """`grey` resized by `scale`: shrinking makes each new pixel the mean of those it
-    covers, enlarging interpolates (bicubic) between them."""
-    from PIL import Image
-
-    if scale == 1:
-        return grey
-    height, width = scaled_shape(grey.shape, scale)
-    method = Image.Resampling.BOX if scale < 1 else Image.Resampling.BICUBIC
-    return np.clip(np.asarray(Image.fromarray(grey).resize((width, height), method)), 0, 1)
 
 
 def on_light_page(grey: np.ndarray) -> bool:

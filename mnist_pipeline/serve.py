@@ -30,7 +30,8 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from mnist_pipeline.classify import answer, digit_png
 from mnist_pipeline.cli import PipelineError, warn
 from mnist_pipeline.data import INPUT_SIZE
-from mnist_pipeline.handwriting import ImageError, ImageTooLarge, NoInk, read_grey, to_mnist
+from mnist_pipeline.handwriting import NoInk, read_digit
+from mnist_pipeline.picture import ImageError, ImageTooLarge
 from mnist_pipeline.saved_model import MODEL_FILE, LayerOutputs, check_model_archive, load_classifier
 
 MODEL_ENV = "MNIST_MODEL"  # which model `uvicorn mnist_pipeline.serve:app` loads
@@ -56,7 +57,7 @@ class RequestError(Exception):
 def predict(layers: LayerOutputs, image: bytes) -> dict:
     """One picture's answer, with what the network saw and every layer's activations."""
     try:
-        digit = to_mnist(read_grey(image, name="upload"), name="upload")
+        digit = read_digit(image, name="upload")
     except ImageTooLarge as error:
         raise RequestError(413, str(error)) from None
     except NoInk:

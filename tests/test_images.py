@@ -12,7 +12,7 @@ from conftest import make_photo, make_split, run_script
 from hard_photos import hard_photo, read_right
 from PIL import Image
 
-from mnist_pipeline import handwriting, paper
+from mnist_pipeline import handwriting, paper, picture
 from mnist_pipeline.backend import import_keras
 from mnist_pipeline.classify import classify_images
 from mnist_pipeline.data import load_mnist, preprocess
@@ -226,7 +226,7 @@ def test_gif_uses_its_first_frame(synthetic, tmp_path):
 # --- bad files: one clear line each, the rest still answered ------------------------------
 def refuse(path, match: str) -> None:
     with pytest.raises(handwriting.ImageError, match=match) as caught:
-        handwriting.to_mnist(handwriting.read_grey(path), name=str(path))
+        handwriting.read_digit(path)
     assert "\n" not in str(caught.value)
 
 
@@ -266,11 +266,11 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
 
 def test_unsupported_mode(tmp_path, monkeypatch):
     with pytest.raises(handwriting.ImageError, match="unsupported image mode HSV"):
-        handwriting.grey_levels(Image.new("HSV", (50, 50)))
+        picture.grey_levels(Image.new("HSV", (50, 50)))
     # No common format stores HSV, so a file that opens as HSV is simulated.
     Image.new("L", (50, 50)).save(tmp_path / "hsv.png")
-    original = handwriting.grey_levels
-    monkeypatch.setattr(handwriting, "grey_levels", lambda image: original(image.convert("HSV")))
+    original = picture.grey_levels
+    monkeypatch.setattr(picture, "grey_levels", lambda image: original(image.convert("HSV")))
     refuse(tmp_path / "hsv.png", "hsv.png: unsupported image mode HSV")
 
 

@@ -81,7 +81,8 @@ def uci_picture(image: np.ndarray, polarity: str, factor: int) -> Image.Image:
 
 def read_pictures(model, pictures: list[Image.Image]) -> np.ndarray:
     """The digit `model` reads in each picture, preprocessed as `--image` does (-1: no ink)."""
-    from mnist_pipeline.handwriting import NoInk, grey_levels, to_mnist
+    from mnist_pipeline.handwriting import NoInk, to_mnist
+    from mnist_pipeline.picture import grey_levels
 
     fields, found = [], []
     for picture in pictures:
