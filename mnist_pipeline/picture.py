@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_pipeline.cli import PipelineError
+from mnist_pipeline.paper import border_mask
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 MAX_IMAGE_PIXELS = 64_000_000  # refuse larger images (and decompression bombs) before decoding
@@ -238,8 +239,6 @@ def reduced(image, factor: int, box: tuple[int, int, int, int]):
 
 def grey_levels(image) -> np.ndarray:
     """Grey in [0, 1] for every mode MNIST-style input can come in; transparency becomes page."""
-    from mnist_pipeline.paper import border_mask
-
     mode = image.mode
     if mode in ("1", "L", "RGB", "RGBX", "CMYK", "YCbCr"):
         return np.asarray(image.convert("L"), dtype=np.float32) / 255
