@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 import os
 import platform
+import sys
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -92,7 +94,10 @@ def train(
         compile_cache,
     )
     shuffle = np.random.default_rng(seed)
-    updates = PROGRESS_UPDATES_PER_EPOCH if verbose else 1
+    # A terminal gets Keras' live progress bar; a file or a CI log (whose escape codes
+    # and carriage returns would be noise there) gets one plain line per epoch.
+    live = verbose and sys.stdout.isatty()
+    updates = PROGRESS_UPDATES_PER_EPOCH if live else 1
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
     for epoch in range(epochs):
         order = shuffle.permutation(n).astype(np.int32)
@@ -100,11 +105,12 @@ def train(
         parts = [order[: full_steps * batch_size].reshape(full_steps, batch_size)]
         if leftover:
             parts.append(order[full_steps * batch_size :].reshape(1, leftover))
-        if verbose:
+        if live:
             print(f"Epoch {epoch + 1}/{epochs}")
         progress = keras.utils.Progbar(
-            full_steps + bool(leftover), verbose=int(verbose), stateful_metrics=["loss", "accuracy"]
+            full_steps + bool(leftover), verbose=int(live), stateful_metrics=["loss", "accuracy"]
         )
+        started = time.perf_counter()
         loss_sum = correct = 0.0
         done = 0
         for part in parts:
@@ -119,6 +125,10 @@ def train(
                 progress.update(done, [("loss", loss_sum / seen), ("accuracy", correct / seen)])
         history["loss"].append(loss_sum / n)
         history["accuracy"].append(correct / n)
+        if verbose and not live:
+            seconds = time.perf_counter() - started
+            loss, accuracy = history["loss"][-1], history["accuracy"][-1]
+            print(f"Epoch {epoch + 1}/{epochs}: loss {loss:.4f}, accuracy {accuracy:.4f}, {seconds:.1f} s")
     return history
 
 

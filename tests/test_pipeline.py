@@ -125,6 +125,45 @@ def test_same_seed_gives_identical_results_and_another_seed_does_not(tmp_path, t
 
 
 # --- bad input: one clear line, exit code 2 ---------------------------------------------
+def test_training_log_in_a_file_is_one_plain_line_per_epoch(tmp_path, tiny_mnist):
+    """Output to a file or a CI log (a pipe here) gets no progress bar: no escape codes,
+    no carriage-return redraws, one line per epoch."""
+    result = run_script("model.py", "--data", tiny_mnist, "--epochs", "2", "--output-dir", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not any(code in result.stdout for code in ("\x1b", "\r", "\b"))
+    epochs = [line for line in result.stdout.splitlines() if line.startswith("Epoch")]
+    assert [line.split(":")[0] for line in epochs] == ["Epoch 1/2", "Epoch 2/2"]
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert epochs[-1].split(": ")[1].startswith(f"loss {history['loss'][-1]:.4f}, accuracy")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_training_in_a_terminal_keeps_the_live_progress_bar(tmp_path, tiny_mnist):
+    import pty
+
+    command = [sys.executable, str(ROOT / "model.py"), "--data", str(tiny_mnist), "--epochs", "1"]
+    output = bytearray()
+
+    def read(fd: int) -> bytes:
+        data = os.read(fd, 4096)
+        output.extend(data)
+        return data
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a terminal on stdout, as in an interactive shell
+        os.chdir(tmp_path)
+        os.execve(sys.executable, [*command, "--output-dir", str(tmp_path)], script_env())
+    while True:
+        try:
+            if not read(fd):
+                break
+        except OSError:  # the terminal closes when the child exits
+            break
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, output.decode(errors="replace")
+    assert b"\r" in output and b"1/1" in output.replace(b"\x1b[1m", b"").replace(b"\x1b[0m", b"")
+
+
 def test_training_without_data_offline(tmp_path):
     home = tmp_path / "home"  # an empty Keras cache, and no network to fill it
     result = run_script(
