@@ -140,6 +140,25 @@ def test_the_pad_never_scrolls_the_page_while_drawing(page):
     expect(page.locator("#pad")).to_have_css("touch-action", "none")
 
 
+@pytest.mark.parametrize("begins", ["on the pad", "just off the pad"])
+def test_a_stroke_that_leaves_the_pad_selects_no_text(page, begins):
+    """Drawing off the edge, across the page's text and back, as a hand does (or starting
+    a little off the pad and moving into it): nothing on the page turns blue (selected),
+    and the stroke counts."""
+    pad = page.locator("#pad").bounding_box()
+    text = page.locator("header p").bounding_box()
+    start_x = pad["x"] + (0.5 * pad["width"] if begins == "on the pad" else -8)
+    page.mouse.move(start_x, pad["y"] + 0.5 * pad["height"])
+    page.mouse.down()
+    page.mouse.move(pad["x"] + 0.6 * pad["width"], pad["y"] + 0.5 * pad["height"], steps=12)
+    for x, y in [(text["x"] + 5, text["y"] + 5), (pad["x"] + 700, pad["y"] + 500)]:
+        page.mouse.move(x, y, steps=12)
+    page.mouse.move(pad["x"] + 0.3 * pad["width"], pad["y"] + 0.8 * pad["height"], steps=12)
+    page.mouse.up()
+    assert page.evaluate("window.getSelection().toString()") == ""
+    expect(page.locator("#answer")).not_to_have_text("draw a digit", timeout=10_000)
+
+
 def test_screenshot(page, tmp_path):
     """A screenshot of a drawn 0, looked at by a person (the README shows one like it)."""
     draw(page, DIGITS["0"])

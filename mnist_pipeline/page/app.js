@@ -54,13 +54,26 @@ function drawTo(point) {
 }
 
 // Pointer events cover the mouse, a pen and a finger alike.
-pad.addEventListener("pointerdown", (event) => {
+function startStroke(event) {
   event.preventDefault();
   pad.setPointerCapture(event.pointerId);
   drawing = true;
   inked = true;
+  document.body.classList.add("drawing");   // no text on the page gets selected meanwhile
   last = padPoint(event);
   drawTo({ x: last.x + 0.01, y: last.y });   // a tap leaves a dot
+}
+pad.addEventListener("pointerdown", startStroke);
+
+// A stroke begun just off the pad draws from where it enters, and selects no text on
+// the way (the browser had started selecting from where the button went down).
+pad.addEventListener("pointerenter", (event) => {
+  if (drawing || !(event.buttons & 1)) return;
+  window.getSelection().removeAllRanges();
+  startStroke(event);
+});
+document.addEventListener("selectstart", (event) => {
+  if (drawing) event.preventDefault();
 });
 
 pad.addEventListener("pointermove", (event) => {
@@ -73,6 +86,7 @@ pad.addEventListener("pointermove", (event) => {
 function endStroke() {
   if (!drawing) return;
   drawing = false;
+  document.body.classList.remove("drawing");
   predictPad();               // the answer after each stroke, no button needed
 }
 pad.addEventListener("pointerup", endStroke);
