@@ -31,9 +31,9 @@ BIG_DECODES = 1
 # Modes Pillow cannot reduce in place, and the mode each band of rows becomes first.
 BANDED = {"1": "L", "P": "RGBA", "PA": "RGBA", "LA": "LA", "RGBA": "RGBA"}
 BANDED |= {mode: "I" for mode in ("I;16", "I;16L", "I;16B", "I;16N")}
-# Whole blocks are averaged down to at least REDUCING_GAP times the size asked for, the
-# rest by an exact (fractional) box: close to one exact box all the way, as in Pillow's
-# `reducing_gap`, at a fraction of the cost.
+# Whole blocks are averaged down (or a JPEG decoded at a DCT scale) to at least
+# REDUCING_GAP times the size asked for, the rest by an exact (fractional) box: close to
+# one exact box all the way, as in Pillow's `reducing_gap`, at a fraction of the cost.
 REDUCING_GAP = 2
 BAND_BYTES = 8 * 2**20  # each band's converted copy is about this size
 # EXIF orientation -> (transposed, rows flipped, columns flipped): the upright picture is
@@ -134,7 +134,8 @@ class PictureFile:
             else:  # a JPEG, decoded anew at the DCT scale this view needs
                 with self.open() as image:
                     width, height = self.stored_size
-                    image.draft("L", (max(1, int(width * reading)), max(1, int(height * reading))))
+                    at_least = min(1.0, reading * REDUCING_GAP)  # DCT scaling alone is no block mean
+                    image.draft("L", (max(1, int(width * at_least)), max(1, int(height * at_least))))
                     grey = self.read(image, stored, reading)
         return resized_to(grey, target)
 
@@ -144,8 +145,13 @@ class PictureFile:
         from PIL import Image
 
         image.load()
-        per_pixel = image.size[0] / self.stored_size[0]  # < 1 once a JPEG is drafted
-        top, left, bottom, right = (round(edge * per_pixel) for edge in stored)
+        # A drafted JPEG is smaller, its sides rounded up: the box scales with it, and
+        # stays inside it (outside, Pillow would add black rows).
+        width, height = image.size
+        per_pixel = width / self.stored_size[0]
+        top, bottom = (min(height, round(edge * height / self.stored_size[1])) for edge in stored[::2])
+        left, right = (min(width, round(edge * per_pixel)) for edge in stored[1::2])
+        top, left = min(top, height - 1), min(left, width - 1)
         bottom, right = max(bottom, top + 1), max(right, left + 1)
         factor = max(1, int(per_pixel / (reading * REDUCING_GAP) + 1e-6))
         small = reduced(image, factor, (left, top, right, bottom))
