@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import math
 import os
 import zipfile
 import zlib
@@ -82,9 +83,10 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
                     f"(expected 0x0000080{ndim}, unsigned bytes in {ndim} dimension(s))"
                 )
             shape = tuple(int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-            if shape[0] > MAX_IMAGES or int(np.prod(shape[1:], dtype=np.int64)) > INPUT_SIZE:
+            # Python's integers: two 32-bit sides can multiply past what int64 holds.
+            if shape[0] > MAX_IMAGES or math.prod(shape[1:]) > INPUT_SIZE:
                 raise DataError(f"{path}: implausible IDX shape {shape}")
-            expected = int(np.prod(shape, dtype=np.int64))
+            expected = math.prod(shape)
             body = f.read(expected + 1)  # one byte more, to notice trailing data
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
@@ -175,6 +177,8 @@ def read_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> np.
         raise DataError(f"{path}: {key} has dtype {dtype}, expected uint8")
     if len(shape) not in (1, 3) or (shape and shape[0] > MAX_IMAGES):
         raise DataError(f"{path}: {key} has shape {shape}, expected (n, 28, 28) or (n,)")
+    if math.prod(shape) > info.file_size:  # uint8: one byte each, and the member holds fewer
+        raise DataError(f"{path}: {key} declares shape {shape}, more than its {info.file_size:,} bytes hold")
     with archive.open(info) as f:
         return np.lib.format.read_array(f, allow_pickle=False)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import io
 import shutil
+import zipfile
 
 import numpy as np
 import pytest
@@ -160,6 +162,15 @@ def test_lying_header_is_refused_before_allocating(tmp_path):
         read_idx(path, ndim=3)
 
 
+def test_header_whose_sides_multiply_past_64_bits_is_refused(tmp_path):
+    """Found by the fuzz test: 0x87000000 x 0xf3000000 wrapped around in int64 arithmetic
+    to a negative size, which passed the check and then failed the read."""
+    path = tmp_path / "wrap-idx3-ubyte"
+    path.write_bytes(bytes.fromhex("00000803 00000002 87000000 f3000000".replace(" ", "")))
+    with pytest.raises(DataError, match="implausible"):
+        read_idx(path, ndim=3)
+
+
 def test_gzip_bomb_is_not_decompressed_past_its_header(tmp_path):
     header = (0x803).to_bytes(4, "big") + (1000).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
     path = tmp_path / "bomb-idx3-ubyte.gz"
@@ -192,6 +203,22 @@ def test_npz_with_pickled_objects_is_refused(tmp_path):
     objects[:] = [{"label": 1}] * 50
     np.savez(path, x_train=objects, y_train=objects, x_test=objects, y_test=objects)
     refuse(path, "Python objects, which are never unpickled")
+
+
+def test_npz_member_whose_header_claims_more_than_it_holds(tmp_path):
+    """A .npy header claiming 10 GB in a member of a few bytes is refused before any allocation."""
+    path = tmp_path / "mnist.npz"
+    (x_train, y_train), (_, y_test) = make_split(50, 1), make_split(20, 2)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in (("x_train", x_train), ("y_train", y_train), ("y_test", y_test)):
+            member = io.BytesIO()
+            np.save(member, array)
+            archive.writestr(f"{name}.npy", member.getvalue())
+        lying = io.BytesIO()
+        header = {"descr": "|u1", "fortran_order": False, "shape": (1, 100_000, 100_000)}
+        np.lib.format.write_array_header_1_0(lying, header)
+        archive.writestr("x_test.npy", lying.getvalue() + bytes(100))
+    refuse(path, "x_test")
 
 
 def test_npz_that_is_not_a_zip(tmp_path):
