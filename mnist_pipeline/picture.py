@@ -81,33 +81,37 @@ class PictureFile:
                 raise ImageTooLarge(f"more than {MAX_IMAGE_PIXELS:,} pixels; refusing to decode it")
             self.is_jpeg = image.format == "JPEG"
             self.big = width * height * bytes_per_pixel(image) > BIG_DECODE_BYTES
+            exif = image.getexif() if self.is_jpeg else None  # a JPEG's comes before its pixels
         self.stored_size = width, height  # as stored in the file: columns, rows
         self.decoded = None  # the full-size picture, decoded on entry (never a JPEG: see `grey`)
         self.turn = False  # holds one of the BIG_DECODES turns
         self.orientation: tuple[bool, bool, bool] | None = None
-        self.shape = height, width  # upright, once the EXIF orientation is known (on entry)
+        self.shape = height, width  # upright, once the EXIF orientation is known
+        if exif is not None:
+            self.upright(exif)
 
     def __enter__(self) -> PictureFile:
         if self.big:
             _big_decodes.acquire()
             self.turn = True
-        try:
+        if self.is_jpeg:  # decoded in `grey`, at the scale each view needs
+            return self
+        try:  # a PNG's EXIF may come after its pixels: decode first, once
             with pillow_errors(self.name):
-                if self.is_jpeg:  # its EXIF comes before the pixels
-                    with self.open() as image:
-                        exif = image.getexif()
-                else:  # a PNG's may come after them: decode first, once
-                    self.decoded = self.open()
-                    self.decoded.seek(0)  # first frame of a GIF or multi-page TIFF
-                    self.decoded.load()
-                    exif = self.decoded.getexif()
+                self.decoded = self.open()
+                self.decoded.seek(0)  # first frame of a GIF or multi-page TIFF
+                self.decoded.load()
+                self.upright(self.decoded.getexif())
         except BaseException:
             self.__exit__()
             raise
+        return self
+
+    def upright(self, exif) -> None:
+        """Take the EXIF orientation: how the stored picture turns upright, and its shape then."""
         self.orientation = ORIENTATIONS.get(exif.get(0x0112))
         if self.orientation and self.orientation[0]:
             self.shape = self.shape[::-1]
-        return self
 
     def __exit__(self, *exc_info) -> None:
         if self.decoded is not None:
@@ -229,20 +233,18 @@ def reduced(image, factor: int, box: tuple[int, int, int, int]):
     """
     from PIL import Image
 
-    if image.mode not in ("1", "P", "PA", "LA", "RGBA") and not image.mode.startswith("I;16"):
+    into = BANDED.get(image.mode)
+    if into is None:
         return image.reduce(factor, box)
-    into = {"1": "L", "P": "RGBA", "PA": "RGBA"}.get(
-        image.mode, "I" if image.mode.startswith("I;16") else None
-    )
     left, top, right, bottom = box
     rows = factor * max(1, BAND_BYTES // (4 * factor * (right - left)))  # a multiple of factor
-    parts = []
+    whole = None
     for row in range(top, bottom, rows):
         part = image.crop((left, row, right, min(row + rows, bottom)))
-        parts.append((part.convert(into) if into != part.mode else part).reduce(factor))
-    whole = Image.new(parts[0].mode, (parts[0].width, sum(part.height for part in parts)))
-    for part, row in zip(parts, np.cumsum([0] + [part.height for part in parts[:-1]]), strict=True):
-        whole.paste(part, (0, int(row)))
+        part = (part.convert(into) if into != part.mode else part).reduce(factor)
+        if whole is None:  # Pillow rounds a reduced side up, as (side + factor - 1) // factor
+            whole = Image.new(part.mode, (part.width, (bottom - top + factor - 1) // factor))
+        whole.paste(part, (0, (row - top) // factor))
     return whole
 
 
