@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+from serve_load import memory_mib  # a process's memory now and at its peak, from /proc
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -79,12 +80,6 @@ def pillow_decode(path: Path) -> None:
         image.load()
 
 
-def resident_mb(pid: int | str = "self") -> tuple[float, float]:
-    """A process's resident memory now and at its peak (since the last reset), in MB."""
-    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
-    return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
-
-
 def reset_peak(pid: int | str = "self") -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # Linux: the peak starts again from now
 
@@ -118,11 +113,11 @@ def child_memory(name: str, pictures: list[Path]) -> None:
     and what it still holds after, as JSON."""
     work = way(name)
     work(pictures[0].parent / PICTURES[3])  # imports and first calls: not counted
-    idle = resident_mb()[0]
+    idle = memory_mib("self")[0]
     reset_peak()
     for picture in pictures:
         work(picture)
-    now, peak = resident_mb()
+    now, peak = memory_mib("self")
     print(json.dumps({"peak": peak - idle, "held": now - idle}))
 
 
@@ -186,7 +181,7 @@ def against_server(model: Path, folder: Path, before: bool, repeats: int, many: 
     server, port = start_server(model, before)
     try:
         post(port, files[PICTURES[3]], "image/png")  # first request: imports, first calls
-        idle = resident_mb(server.pid)[0]
+        idle = memory_mib(server.pid)[0]
         results = {"idle": idle}
         seconds = {name: [] for name in PICTURES}
         peaks = dict.fromkeys(PICTURES, 0.0)
@@ -194,19 +189,19 @@ def against_server(model: Path, folder: Path, before: bool, repeats: int, many: 
             for name in PICTURES:
                 reset_peak(server.pid)
                 seconds[name].append(post(port, files[name], kinds[name]))
-                peaks[name] = max(peaks[name], resident_mb(server.pid)[1] - idle)
+                peaks[name] = max(peaks[name], memory_mib(server.pid)[1] - idle)
         for name in PICTURES:
             results[name] = {"seconds": statistics.median(seconds[name]), "peak": peaks[name]}
         reset_peak(server.pid)
         with ThreadPoolExecutor(6) as clients:
             at_once = list(clients.map(lambda _: post(port, files[PICTURES[2]], "image/png"), range(6)))
-        results["six at once"] = {"seconds": max(at_once), "peak": resident_mb(server.pid)[1] - idle}
+        results["six at once"] = {"seconds": max(at_once), "peak": memory_mib(server.pid)[1] - idle}
         if many:
             reset_peak(server.pid)
             for i in range(many):
                 name = PICTURES[2 * (i % 2)]
                 post(port, files[name], kinds[name])
-            now, peak = resident_mb(server.pid)
+            now, peak = memory_mib(server.pid)
             results["many"] = {"peak": peak - idle, "held": now - idle}
         return results
     finally:

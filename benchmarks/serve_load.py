@@ -132,7 +132,7 @@ def load(port: int, requests: list[tuple[bytes, str]], clients: int) -> dict:
     }
 
 
-def memory_mib(pid: int) -> tuple[float, float]:
+def memory_mib(pid: int | str) -> tuple[float, float]:
     """(current, peak) resident memory of a process, from /proc (Linux)."""
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
