@@ -159,6 +159,36 @@ def test_a_stroke_that_leaves_the_pad_selects_no_text(page, begins):
     expect(page.locator("#answer")).not_to_have_text("draw a digit", timeout=10_000)
 
 
+def test_on_a_phone_the_page_fits_its_width_and_a_finger_draws(browser, server_url):
+    """390x844, touch: no sideways scrolling (the layers' squares shrink to fit), and a
+    stroke drawn with a finger gets its answer without scrolling the page."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(server_url)
+    try:
+        pad = page.locator("#pad").bounding_box()
+        assert pad["x"] >= 0 and pad["x"] + pad["width"] <= 390
+        touch = context.new_cdp_session(page)
+        points = [
+            (pad["x"] + x * pad["width"] / PAD_SIDE, pad["y"] + y * pad["height"] / PAD_SIDE)
+            for x, y in DIGITS["7"][0]
+        ]
+        touch.send(
+            "Input.dispatchTouchEvent",
+            {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]},
+        )
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
+            for step in range(1, 13):
+                point = {"x": x0 + (x1 - x0) * step / 12, "y": y0 + (y1 - y0) * step / 12}
+                touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        expect(page.locator("#answer")).to_contain_text("7 (", timeout=10_000)
+        expect(page.locator("#layers .unit")).to_have_count(100 + 50 + 25 + 10)
+        assert page.evaluate("[document.documentElement.scrollWidth, innerWidth, scrollY]") == [390, 390, 0]
+    finally:
+        context.close()
+
+
 def test_screenshot(page, tmp_path):
     """A screenshot of a drawn 0, looked at by a person (the README shows one like it)."""
     draw(page, DIGITS["0"])
