@@ -49,8 +49,7 @@ class NoInk(ImageError):
 
 def read_digit(source: Path | bytes, name: str | None = None) -> np.ndarray:
     """The digit in an image file (a path, or an upload's bytes) as an MNIST-style 28x28."""
-    picture = PictureFile(source, name)
-    with picture:
+    with PictureFile(source, name) as picture:
         return to_mnist(picture, picture.name)
 
 
