@@ -6,8 +6,9 @@
     python mnist_classification.py --serve               # http://127.0.0.1:8000: draw a digit
 
 It never trains: it loads `artifacts/model.keras` (Keras' safe mode on), predicts
-every test image once, and writes metrics.json and four PNGs to the output folder:
-confusion_matrix.png, misclassified.png, roc_curves.png, precision_recall_curves.png.
+every test image once, and writes metrics.json and five PNGs to the output folder:
+confusion_matrix.png, misclassified.png, roc_curves.png, precision_recall_curves.png,
+answered_accuracy.png (what the not-a-digit check costs on real digits).
 With --image it turns each picture into an MNIST-style 28x28 digit first and prints
 the answer; with --serve it opens a local page where you draw a digit and watch the
 network answer. The work itself lives in the `mnist_pipeline` package.
@@ -23,9 +24,15 @@ import numpy as np
 from mnist_pipeline.classify import classify_images, image_files, report_images
 from mnist_pipeline.cli import OneLineParser, PipelineError, exit_now, port_number, positive_int, run_command
 from mnist_pipeline.data import add_data_argument, load_mnist, preprocess
+from mnist_pipeline.digit_check import load_digit_check
 from mnist_pipeline.files import prepare_output_dir, write_json
-from mnist_pipeline.metrics import evaluate, print_report
-from mnist_pipeline.plots import plot_confusion_matrix, plot_curves, plot_misclassified
+from mnist_pipeline.metrics import digit_check_metrics, evaluate, print_report
+from mnist_pipeline.plots import (
+    plot_answered_accuracy,
+    plot_confusion_matrix,
+    plot_curves,
+    plot_misclassified,
+)
 from mnist_pipeline.saved_model import MODEL_FILE, load_classifier
 
 OUTPUT_DIR = Path("artifacts")
@@ -93,6 +100,10 @@ def run(args: argparse.Namespace) -> None:
 
     metrics = evaluate(probabilities, labels)
     metrics |= {"model": str(args.model), "data_source": data.source}
+    check = load_digit_check(args.model)  # "is this a digit at all?": what it costs on real digits
+    oddness = check.oddness(preprocess(images), probabilities)
+    correct = probabilities.argmax(axis=1) == labels
+    metrics["not_a_digit"] = digit_check_metrics(oddness, check.threshold, correct, check.name)
     print_report(metrics)
 
     write_json(output_dir / "metrics.json", metrics)
@@ -100,9 +111,10 @@ def run(args: argparse.Namespace) -> None:
     plot_misclassified(images, labels, probabilities, output_dir / "misclassified.png")
     plot_curves(labels, probabilities, metrics, "roc", output_dir / "roc_curves.png")
     plot_curves(labels, probabilities, metrics, "pr", output_dir / "precision_recall_curves.png")
+    plot_answered_accuracy(oddness, correct, metrics["not_a_digit"], output_dir / "answered_accuracy.png")
     print(
-        f"Wrote metrics.json, confusion_matrix.png, misclassified.png, roc_curves.png "
-        f"and precision_recall_curves.png in {output_dir}/"
+        f"Wrote metrics.json, confusion_matrix.png, misclassified.png, roc_curves.png, "
+        f"precision_recall_curves.png and answered_accuracy.png in {output_dir}/"
     )
 
 
@@ -113,7 +125,7 @@ def run_images(args: argparse.Namespace) -> None:
     if not files:
         raise PipelineError(f"no image files in {', '.join(map(str, args.image))}")
     model = load_classifier(args.model)
-    results = classify_images(model, files, save_dir)
+    results = classify_images(model, files, save_dir, load_digit_check(args.model))
     report_images(results, args.json)
     failed = sum("error" in result for result in results)
     if failed:

@@ -31,6 +31,7 @@ from conftest import make_split  # noqa: E402  (the tests' rendered digits, with
 from hard_photos import CONDITIONS, read_right  # noqa: E402
 
 from mnist_pipeline.data import load_mnist  # noqa: E402
+from mnist_pipeline.digit_check import load_digit_check  # noqa: E402
 from mnist_pipeline.handwriting import read_digit  # noqa: E402
 from mnist_pipeline.saved_model import load_classifier  # noqa: E402
 
@@ -44,15 +45,20 @@ def test_digits(data: str | None, count: int, seed: int) -> tuple[np.ndarray, np
     return images, labels, "digits drawn from a font"
 
 
-def accuracy_table(model, digits: np.ndarray, labels: np.ndarray, seed: int) -> list[tuple[str, int, float]]:
-    """(condition, photos, share right) for each condition, then 'all'."""
+def accuracy_table(
+    model, check, digits: np.ndarray, labels: np.ndarray, seed: int
+) -> list[tuple[str, int, float, float]]:
+    """(condition, photos, share right, share right with the not-a-digit check) for each
+    condition, then 'all'."""
     with tempfile.TemporaryDirectory() as folder:
         photos, right = read_right(model, digits, labels, seed, Path(folder))
+        _, checked = read_right(model, digits, labels, seed, Path(folder), check)
     rows = []
     for condition in CONDITIONS:
         has = np.array([condition in conditions for _, conditions in photos])
-        rows.append((condition, int(has.sum()), float(right[has].mean()) if has.any() else float("nan")))
-    rows.append(("all", len(right), float(right.mean())))
+        shares = [float(r[has].mean()) if has.any() else float("nan") for r in (right, checked)]
+        rows.append((condition, int(has.sum()), *shares))
+    rows.append(("all", len(right), float(right.mean()), float(checked.mean())))
     return rows
 
 
@@ -114,12 +120,12 @@ def main() -> None:
 
     model = load_classifier(args.model)
     digits, labels, source = test_digits(args.data, args.count, args.seed)
-    rows = accuracy_table(model, digits, labels, args.seed)
+    rows = accuracy_table(model, load_digit_check(args.model), digits, labels, args.seed)
     print(f"{args.count} photos of {source} (seed {args.seed}), two to four conditions each:\n")
-    print("| condition | photos with it | share right |")
-    print("| --- | --- | --- |")
-    for condition, count, share in rows:
-        print(f"| {condition} | {count} | {share:.2f} |")
+    print("| condition | photos with it | share right | with the not-a-digit check |")
+    print("| --- | --- | --- | --- |")
+    for condition, count, share, checked in rows:
+        print(f"| {condition} | {count} | {share:.2f} | {checked:.2f} |")
     photo, hard, drawing = speed(args.repeats)
     print(
         f"\npreprocessing, median: 12-megapixel photo {photo:.3f} s (squared paper, shadow, small"

@@ -28,35 +28,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-from not_digits import CATEGORIES, drawn_set, typed_set  # noqa: E402
+from not_digits import CATEGORIES, as_page_drawing, drawn_set, preprocessed, typed_set  # noqa: E402
 
 from mnist_pipeline.data import INPUT_SIZE, load_mnist, preprocess  # noqa: E402
-from mnist_pipeline.handwriting import NoInk, to_mnist  # noqa: E402
 from mnist_pipeline.saved_model import load_classifier  # noqa: E402
 
 COMPONENTS = 40  # the PCA residual's main components of the training digits
-
-
-def as_page_drawing(digit: np.ndarray) -> np.ndarray:
-    """A 28x28 MNIST digit (bright on black) as the page sends it, preprocessed."""
-    big = Image.fromarray(digit).resize((280, 280), Image.Resampling.BICUBIC)
-    return to_mnist(1 - np.clip(np.asarray(big, np.float32) / 255, 0, 1))
-
-
-def preprocessed(pictures: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
-    """The 28x28s of the pictures, and which had ink at all (a blank one is answered anyway)."""
-    fields, found = [], []
-    for picture in pictures:
-        try:
-            fields.append(to_mnist(np.asarray(picture.convert("L"), np.float32) / 255))
-            found.append(True)
-        except NoInk:
-            found.append(False)
-    return np.stack(fields).reshape(-1, INPUT_SIZE), np.array(found)
 
 
 class Scores:

@@ -33,8 +33,10 @@ def image_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def classify_images(model, paths: list[Path], save_dir: Path | None) -> list[dict]:
-    """Predict the digit in each image file, in batches; one result (or error) per file."""
+def classify_images(model, paths: list[Path], save_dir: Path | None, check=None) -> list[dict]:
+    """Predict the digit in each image file, in batches; one result (or error) per file.
+    `check` (from `digit_check`) says which pictures are not digits at all; without it,
+    every picture gets a digit."""
     results = []
     taken: set[str] = set()  # names of the preprocessed PNGs written so far
     for start in range(0, len(paths), IMAGE_BATCH):
@@ -49,8 +51,9 @@ def classify_images(model, paths: list[Path], save_dir: Path | None) -> list[dic
             continue
         inputs = np.stack(digits).reshape(len(digits), INPUT_SIZE)
         probabilities = model.predict(inputs, batch_size=IMAGE_BATCH, verbose=0)
-        for result, row, digit in zip(batch, probabilities, digits, strict=True):
-            result |= answer(row)
+        odd = check.not_digits(inputs, probabilities) if check else np.zeros(len(inputs), bool)
+        for result, row, digit, not_a_digit in zip(batch, probabilities, digits, odd, strict=True):
+            result |= answer(row, bool(not_a_digit))
             if save_dir is not None:
                 path = save_preprocessed(digit, save_dir, Path(result["file"]), taken)
                 result["preprocessed"] = str(path)
@@ -59,11 +62,14 @@ def classify_images(model, paths: list[Path], save_dir: Path | None) -> list[dic
     return sorted(results, key=lambda result: order[result["file"]])
 
 
-def answer(probabilities: np.ndarray) -> dict:
-    """The digit, its probability and the top three, from one row of 10 probabilities."""
+def answer(probabilities: np.ndarray, not_a_digit: bool) -> dict:
+    """The digit (None when the picture is not a digit), the network's best guess, its
+    probability and the top three, from one row of 10 probabilities."""
     top = np.argsort(-probabilities, kind="stable")[:3]
     return {
-        "digit": int(top[0]),
+        "digit": None if not_a_digit else int(top[0]),
+        "not_a_digit": not_a_digit,
+        "best_guess": int(top[0]),
         "probability": float(probabilities[top[0]]),
         "top_3": [{"digit": int(d), "probability": float(probabilities[d])} for d in top],
     }
@@ -104,5 +110,12 @@ def report_images(results: list[dict], as_json: bool) -> None:
         return
     for result in results:
         if "error" not in result:
-            top = ", ".join(f"{t['digit']} {t['probability']:.1%}" for t in result["top_3"])
-            print(f"{result['file']}: {result['digit']} ({result['probability']:.1%})   top 3: {top}")
+            print(f"{result['file']}: {answer_line(result)}")
+
+
+def answer_line(result: dict) -> str:
+    """`7 (99.1%)   top 3: ...`, or `not a digit (best guess 4, 62%)`."""
+    if result["not_a_digit"]:
+        return f"not a digit (best guess {result['best_guess']}, {result['probability']:.0%})"
+    top = ", ".join(f"{t['digit']} {t['probability']:.1%}" for t in result["top_3"])
+    return f"{result['digit']} ({result['probability']:.1%})   top 3: {top}"

@@ -16,8 +16,9 @@ class PipelineError(Exception):
     """A problem with the user's input or setup, reported as one line (exit code 2)."""
 
 
-def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+def warn(message: str, kind: str = "warning") -> None:
+    """One line on stderr: `warning: ...`, or `note: ...` for news that is not a problem."""
+    print(f"{kind}: {message}", file=sys.stderr)
 
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

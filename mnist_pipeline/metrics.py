@@ -51,6 +51,18 @@ def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
+def digit_check_metrics(oddness: np.ndarray, threshold: float, correct: np.ndarray, check: str) -> dict:
+    """What the not-a-digit check costs on real digits: the share it turns away, and the
+    accuracy on the digits it still answers."""
+    answered = oddness <= threshold
+    return {
+        "check": check,
+        "threshold": float(threshold),
+        "turned_away": float(1 - answered.mean()),
+        "accuracy_answered": float(correct[answered].mean()) if answered.any() else None,
+    }
+
+
 def print_report(metrics: dict) -> None:
     """Loss, accuracy and a per-digit table, all read from `metrics` (what metrics.json holds)."""
     print(f"Test loss:     {metrics['test_loss']:.4f}")
@@ -62,3 +74,10 @@ def print_report(metrics: dict) -> None:
     for digit, row in metrics["per_class"].items():
         values = "  ".join("      n/a" if row[key] is None else f"{row[key]:9.4f}" for key in keys)
         print(f"{digit:>5}  {values}  {row['support']:7,}")
+    if "not_a_digit" in metrics:
+        check = metrics["not_a_digit"]
+        accuracy = check["accuracy_answered"]
+        print(
+            f"\nNot-a-digit check ({check['check']}): turns away {check['turned_away']:.2%} of the test "
+            f"digits; accuracy on the rest {'n/a' if accuracy is None else f'{accuracy:.4f}'}"
+        )

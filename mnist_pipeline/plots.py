@@ -139,3 +139,34 @@ def plot_training_curves(history: dict[str, list[float]], path: Path) -> None:
         axis.grid(alpha=0.3)
     figure.suptitle("Means over each epoch's training batches (the test set is not used)", fontsize=9)
     save_figure(figure, path)
+
+
+def plot_answered_accuracy(oddness: np.ndarray, correct: np.ndarray, check: dict, path: Path) -> None:
+    """Accuracy on the test digits the not-a-digit check answers, against the share it
+    answers, as its threshold moves; the chosen threshold marked."""
+    plt = pyplot()
+    order = np.argsort(oddness, kind="stable")  # least odd first: answered first
+    answered = np.arange(1, len(order) + 1) / len(order)
+    accuracy = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    axis.plot(answered * 100, accuracy * 100, linewidth=1.5)
+    chosen_share, chosen_accuracy = 1 - check["turned_away"], check["accuracy_answered"]
+    if chosen_accuracy is not None:
+        axis.plot(chosen_share * 100, chosen_accuracy * 100, "o", color="tab:red")
+        axis.annotate(
+            f"chosen: {chosen_share:.1%} answered, {chosen_accuracy:.2%} right",
+            (chosen_share * 100, chosen_accuracy * 100),
+            xytext=(-12, 14),
+            textcoords="offset points",
+            ha="right",
+            arrowprops={"arrowstyle": "-", "color": "tab:red"},
+        )
+    axis.set(
+        xlabel="Test digits answered (%): the rest are called 'not a digit'",
+        ylabel="Accuracy on those answered (%)",
+        title=f"Not-a-digit check ({check['check']}) as its threshold moves",
+        xlim=(50, 100.5),
+        ylim=(max(90.0, accuracy[len(order) // 2] * 100 - 1), 100.05),
+    )
+    axis.grid(alpha=0.3)
+    save_figure(figure, path)

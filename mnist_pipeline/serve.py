@@ -30,6 +30,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from mnist_pipeline.classify import answer, digit_png
 from mnist_pipeline.cli import PipelineError, warn
 from mnist_pipeline.data import INPUT_SIZE
+from mnist_pipeline.digit_check import load_digit_check
 from mnist_pipeline.handwriting import NoInk, read_digit
 from mnist_pipeline.picture import ImageError, ImageTooLarge
 from mnist_pipeline.saved_model import MODEL_FILE, LayerOutputs, check_model_archive, load_classifier
@@ -54,7 +55,7 @@ class RequestError(Exception):
         self.status = status
 
 
-def predict(layers: LayerOutputs, image: bytes) -> dict:
+def predict(layers: LayerOutputs, check, image: bytes) -> dict:
     """One picture's answer, with what the network saw and every layer's activations."""
     try:
         digit = read_digit(image, name="upload")
@@ -64,9 +65,10 @@ def predict(layers: LayerOutputs, image: bytes) -> dict:
         raise RequestError(422, "no ink found: draw a digit (the picture is blank)") from None
     except ImageError as error:
         raise RequestError(400, str(error)) from None
-    outputs = layers(digit.reshape(1, INPUT_SIZE))
+    pixels = digit.reshape(1, INPUT_SIZE)
+    outputs = layers(pixels)
     probabilities = outputs[-1][0]
-    return answer(probabilities) | {
+    return answer(probabilities, bool(check.not_digits(pixels, outputs[-1])[0])) | {
         "probabilities": [float(p) for p in probabilities],
         "preprocessed": "data:image/png;base64," + base64.b64encode(digit_png(digit)).decode("ascii"),
         "activations": [
@@ -123,6 +125,7 @@ def create_app(model_path: Path, model=None, on_ready: Callable[[], object] | No
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.layers = LayerOutputs(model if model is not None else load_classifier(model_path))
+        app.state.check = load_digit_check(model_path)
         app.state.predicting = CapacityLimiter(PREDICT_THREADS)
         if on_ready:
             on_ready()
@@ -161,7 +164,7 @@ def create_app(model_path: Path, model=None, on_ready: Callable[[], object] | No
     async def api_predict(request: Request) -> dict:
         image = await image_bytes(request)
         state = request.app.state
-        return await to_thread.run_sync(predict, state.layers, image, limiter=state.predicting)
+        return await to_thread.run_sync(predict, state.layers, state.check, image, limiter=state.predicting)
 
     return app
 

@@ -170,16 +170,17 @@ def hard_set(digits: np.ndarray, seed: int) -> list[tuple[Image.Image, list[str]
 
 
 def read_right(
-    model, digits: np.ndarray, labels: np.ndarray, seed: int, folder: Path
+    model, digits: np.ndarray, labels: np.ndarray, seed: int, folder: Path, check=None
 ) -> tuple[list, np.ndarray]:
     """Photograph `digits` (`hard_set`), save the photos in `folder` and classify them as
-    `--image` does; returns the photos with their conditions, and which were read right."""
+    `--image` does (with the not-a-digit `check`, if given: "not a digit" is wrong);
+    returns the photos with their conditions, and which were read right."""
     from mnist_pipeline.classify import classify_images
 
     photos = hard_set(digits, seed)
     paths = [folder / f"{i}.jpg" for i in range(len(photos))]
     for path, (photo, _) in zip(paths, photos, strict=True):
         photo.save(path, format="JPEG", quality=100)  # already JPEG-compressed as generated
-    results = classify_images(model, paths, save_dir=None)
+    results = classify_images(model, paths, save_dir=None, check=check)
     right = np.array([result.get("digit") == label for result, label in zip(results, labels, strict=True)])
     return photos, right

@@ -292,3 +292,26 @@ def typed_set(count: int, seed: int) -> list[tuple[str, str, Image.Image]]:
         return "two digits", two_digits(rng)
 
     return made_set(count, seed, make)
+
+
+def as_page_drawing(digit: np.ndarray) -> np.ndarray:
+    """A 28x28 MNIST digit (bright on black) as the page sends it (dark on white, 280x280),
+    preprocessed."""
+    from mnist_pipeline.handwriting import to_mnist
+
+    big = Image.fromarray(digit).resize((PAD, PAD), Image.Resampling.BICUBIC)
+    return to_mnist(1 - np.clip(np.asarray(big, np.float32) / 255, 0, 1))
+
+
+def preprocessed(pictures: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+    """The 28x28s (n, 784) of the pictures with ink, and which had ink at all."""
+    from mnist_pipeline.handwriting import NoInk, to_mnist
+
+    fields, found = [], []
+    for picture in pictures:
+        try:
+            fields.append(to_mnist(np.asarray(picture.convert("L"), np.float32) / 255).reshape(-1))
+            found.append(True)
+        except NoInk:
+            found.append(False)
+    return np.stack(fields), np.array(found)

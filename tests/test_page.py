@@ -110,6 +110,30 @@ def test_a_drawn_digit_gets_its_answer(page, digit):
     expect(page.locator("#layers .unit")).to_have_count(100 + 50 + 25 + 10)
 
 
+# Not digits: a hash sign and a star, drawn as a person would.
+NOT_DIGITS = {
+    "hash": [
+        [(115, 40), (95, 240)],
+        [(195, 40), (175, 240)],
+        [(50, 105), (240, 105)],
+        [(40, 180), (230, 180)],
+    ],
+    "star": [[(140, 30), (205, 235), (40, 105), (240, 105), (75, 235), (140, 30)]],
+}
+
+
+@pytest.mark.parametrize("shape", NOT_DIGITS)
+def test_a_drawing_that_is_not_a_digit_is_called_so(page, shape):
+    draw(page, NOT_DIGITS[shape])
+    expect(page.locator("#answer")).to_contain_text(
+        "That doesn't look like a digit (best guess ", timeout=10_000
+    )
+    # The network's view is still shown: the 28x28, its ten bars and every layer.
+    expect(page.locator("#seen")).to_have_attribute("src", starts_with("data:image/png;base64,"))
+    expect(page.locator("#bars .bar")).to_have_count(10)
+    expect(page.locator("#layers .unit")).to_have_count(100 + 50 + 25 + 10)
+
+
 def test_clear_and_escape_empty_the_answer(page):
     draw(page, DIGITS["7"])
     expect(page.locator("#answer")).to_contain_text("7 (", timeout=10_000)

@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
 from mnist_pipeline.classify import classify_images
+from mnist_pipeline.digit_check import load_digit_check
 from mnist_pipeline.saved_model import load_classifier
 from mnist_pipeline.serve import MAX_BODY_BYTES, create_app
 
@@ -102,9 +103,12 @@ def test_the_same_picture_gets_the_same_answer_as_image(client, trained, tmp_pat
     picture = drawing() if kind == "drawing" else photo()
     path = tmp_path / f"{kind}.png"
     path.write_bytes(picture)
-    [expected] = classify_images(load_classifier(trained / "model.keras"), [path], save_dir=None)
+    model_file = trained / "model.keras"
+    [expected] = classify_images(load_classifier(model_file), [path], None, load_digit_check(model_file))
     result = post(client, picture, "application/octet-stream").json()
     assert result["digit"] == expected["digit"]
+    assert result["not_a_digit"] == expected["not_a_digit"]
+    assert result["best_guess"] == expected["best_guess"]
     assert result["probability"] == pytest.approx(expected["probability"], abs=1e-5)
     assert [t["digit"] for t in result["top_3"]] == [t["digit"] for t in expected["top_3"]]
 

@@ -179,9 +179,15 @@ function showError(message) {
 
 function showResult(result, source) {
   errorBox.hidden = true;
-  answer.className = "answer";
   const percent = (result.probability * 100).toFixed(1);
-  answer.textContent = `${result.digit} (${percent}% sure${source ? ", " + source : ""})`;
+  const from = source ? ` (${source})` : "";
+  if (result.not_a_digit) {     // a letter, a star, a scribble: no digit is forced on it
+    answer.className = "answer not-a-digit";
+    answer.textContent = `That doesn't look like a digit (best guess ${result.best_guess}, ${percent}%)${from}`;
+  } else {
+    answer.className = "answer";
+    answer.textContent = `${result.digit} (${percent}% sure${source ? ", " + source : ""})`;
+  }
   drawBars(result.probabilities);
   seen.src = result.preprocessed;
   drawLayers(result.activations);
