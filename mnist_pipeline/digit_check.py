@@ -2,26 +2,27 @@
 
 The network answers some digit for anything: a letter, a star, a scribble. Its top
 probability alone tells them apart poorly (a fifth of such pictures score 0.99), so
-`python model.py` also fits two small detectors after training:
+`python model.py` also fits three small detectors after training:
 
 - each is an MLP that reads the 28x28 and the network's log-probabilities and learns
   "training digit" against non-digits generated here (two digits over each other,
   digits flipped, turned or cut and mixed, a digit with extra strokes, letter-like
   strokes, polylines, curves, grids, closed shapes, shuffled quarters);
-- one sees every picture as drawn, the other with strokes made thicker or thinner,
-  so that neither alone decides what a pen's width means;
-- a picture's oddness is the sum of its two scores' ranks among training digits the
+- two see every picture as drawn (each its own examples), the third with strokes made
+  thicker or thinner, so that no one of them alone decides what a pen's width means;
+- a picture's oddness is the sum of its three scores' ranks among training digits the
   detectors never saw; the threshold turns away TURNED_AWAY of those digits.
 
 The result is saved beside the model as `digit_check.npz` (plain arrays, read with
 pickling off) with the model file's SHA-256: a check fitted for another model is not
 used. Without it, the check falls back to the network's top probability.
-Answering costs two small matrix products per picture (numpy, well under 1 ms).
+Answering costs three small MLPs per picture (numpy, well under 1 ms).
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,11 +39,13 @@ CHECK_FILE = "digit_check.npz"  # beside model.keras
 TURNED_AWAY = 0.015
 # Without digit_check.npz: "not a digit" when the top probability is below this.
 FALLBACK_MIN_PROBABILITY = 0.6
-DETECTORS = ("as drawn", "thicker or thinner")
+# Three detectors: their sum is steadier than any one (each alone varied from fit to fit).
+DETECTORS = ("as drawn", "thicker or thinner", "as drawn, other examples")
 EXAMPLES = 30_000  # generated non-digits, and as many training digits, per detector
 HELD_OUT = 5_000  # training digits kept out of the fit to place the threshold
 HIDDEN = (256, 64)  # each detector's hidden layers
 EPOCHS = 6
+PARTS = 8  # pieces per detector that the examples are made in, on every core
 SIDE = 112  # non-digits are drawn at this size, then placed in 28x28 like a photo's digit
 LOG_FLOOR = -20.0  # log-probabilities below this carry no more news
 
@@ -69,7 +72,8 @@ class DigitCheck(Check):
         self.layers, self.references, self.threshold = layers, references, threshold
 
     def oddness(self, pixels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-        """(n, 784) pixels and (n, 10) probabilities -> (n,) oddness in [0, 2]; higher is odder."""
+        """(n, 784) pixels and (n, 10) probabilities -> (n,) oddness, from 0 to the number
+        of detectors; higher is odder."""
         features = detector_input(pixels, probabilities)
         total = np.zeros(len(pixels))
         for weights, reference in zip(self.layers, self.references, strict=True):
@@ -144,29 +148,27 @@ def mlp(weights: list[np.ndarray], values: np.ndarray) -> np.ndarray:
 def fit_digit_check(
     model, images: np.ndarray, labels: np.ndarray, seed: int, say: Callable[[str], None] = print
 ) -> DigitCheck:
-    """Fit both detectors on `images` (float 28x28s of the training digits) and place
-    the threshold on HELD_OUT of them that no detector saw."""
+    """Fit the detectors on `images` (the training digits, uint8 28x28) and place the
+    threshold on HELD_OUT of them that no detector saw."""
     from mnist_pipeline.backend import import_keras
 
     keras = import_keras()
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(images))
+    order = np.random.default_rng(seed).permutation(len(images))
     held_out = order[: min(HELD_OUT, len(images) // 5)]
     seen = order[len(held_out) :]
     count = min(EXAMPLES, len(seen))
+    say(
+        f"Fitting the not-a-digit check: {len(DETECTORS)} detectors, each on {count:,} training digits "
+        f"and {count:,} generated non-digits"
+    )
+    started = time.perf_counter()
+    examples = generate(images, labels, seen, held_out, count, seed)
+    say(f"  examples made in {time.perf_counter() - started:.0f} s")
     probabilities = lambda x: model.predict(x, batch_size=1024, verbose=0)  # noqa: E731
-    plain = Maker(images, labels, np.random.default_rng([seed, len(DETECTORS)]), restroke=False)
-    unseen = plain.digits(len(held_out), images[held_out])
+    unseen = examples.pop()  # the held-out digits, placed as every picture is
     unseen_input = detector_input(unseen, probabilities(unseen))
     layers, references = [], []
-    for d, name in enumerate(DETECTORS):
-        say(
-            f"Fitting the not-a-digit check ({name}, {d + 1} of {len(DETECTORS)}): {count:,} digits, "
-            f"{count:,} generated non-digits"
-        )
-        maker = Maker(images[seen], labels[seen], np.random.default_rng([seed, d]), restroke=d == 1)
-        digits = maker.digits(count)
-        others = maker.non_digits(count)
+    for d, (digits, others) in enumerate(examples):
         x = np.vstack([digits, others])
         y = np.r_[np.zeros(len(digits)), np.ones(len(others))].astype(np.float32)
         features = detector_input(x, probabilities(x))
@@ -179,11 +181,70 @@ def fit_digit_check(
         detector.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
         detector.fit(features, y, epochs=EPOCHS, batch_size=128, verbose=0, shuffle=True)
         weights = [w.astype(np.float32) for w in detector.get_weights()]
+        say(f"  detector {d + 1} of {len(DETECTORS)} ({DETECTORS[d]}) fitted")
         layers.append(weights)
         references.append(np.sort(mlp(weights, unseen_input)))
     check = DigitCheck(layers, references, 0.0)
     check.threshold = float(np.quantile(check.oddness(unseen, probabilities(unseen)), 1 - TURNED_AWAY))
     return check
+
+
+def generate(
+    images: np.ndarray, labels: np.ndarray, seen: np.ndarray, held_out: np.ndarray, count: int, seed: int
+) -> list:
+    """[(digits, non-digits) per detector..., held-out digits], made on every core.
+
+    The work is cut into PARTS pieces per detector, each with its own seed, so the
+    result is the same on any number of cores. Workers are started fresh ("spawn"):
+    this process has TensorFlow loaded, and forking it is unsafe.
+    """
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    tasks = [
+        (seed, d, part, seen, int(share.sum()))
+        for d in range(len(DETECTORS))
+        for part, share in enumerate(np.array_split(np.ones(count, int), PARTS))
+    ]
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        os.cpu_count(), spawn, initializer=share_digits, initargs=(images, labels)
+    ) as pool:
+        held = pool.submit(placed_digits, held_out)
+        made = list(pool.map(make_examples, tasks))
+        placed = held.result()
+    per_detector = [
+        tuple(np.vstack([part[k] for part in made[d * PARTS : (d + 1) * PARTS]]) for k in (0, 1))
+        for d in range(len(DETECTORS))
+    ]
+    return [*per_detector, placed]
+
+
+SHARED: dict[str, np.ndarray] = {}  # a worker's copy of the training digits
+
+
+def share_digits(images: np.ndarray, labels: np.ndarray) -> None:
+    SHARED.update(images=images, labels=labels)
+
+
+def make_examples(task: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """In a worker: one part's training digits and non-digits for one detector."""
+    seed, detector, part, seen, count = task
+    rng = np.random.default_rng([seed, detector, part])
+    maker = Maker(
+        SHARED["images"][seen],
+        SHARED["labels"][seen],
+        rng,
+        restroke=DETECTORS[detector] == "thicker or thinner",
+    )
+    return maker.digits(count), maker.non_digits(count)
+
+
+def placed_digits(chosen: np.ndarray) -> np.ndarray:
+    """In a worker: the `chosen` training digits, as drawn, placed as every picture is."""
+    maker = Maker(SHARED["images"], SHARED["labels"], np.random.default_rng(0), restroke=False)
+    return np.stack([maker.placed(maker.enlarged(SHARED["images"][i])) for i in chosen])
 
 
 # Generated non-digits ----------------------------------------------------------------
@@ -205,11 +266,10 @@ class Maker:
     def __init__(self, images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, restroke: bool):
         self.images, self.labels, self.rng, self.restroke = images, labels, rng, restroke
 
-    def digits(self, count: int, images: np.ndarray | None = None) -> np.ndarray:
-        """`count` training digits (or `images`, all of them) enlarged and placed again."""
-        if images is None:
-            images = self.images[self.rng.choice(len(self.images), count, replace=False)]
-        return np.stack([self.placed(self.enlarged(image)) for image in images])
+    def digits(self, count: int) -> np.ndarray:
+        """`count` training digits, enlarged and placed again."""
+        chosen = self.rng.choice(len(self.images), count, replace=False)
+        return np.stack([self.placed(self.enlarged(self.images[i])) for i in chosen])
 
     def non_digits(self, count: int) -> np.ndarray:
         made = []
@@ -234,9 +294,10 @@ class Maker:
         return centred_field(np.clip(ink / ink.max(), 0, 1)).reshape(INPUT_SIZE)
 
     def enlarged(self, image: np.ndarray) -> np.ndarray:
+        """A training digit (uint8 28x28) at SIDE x SIDE, in [0, 1]."""
         from PIL import Image
 
-        grey = Image.fromarray(np.round(image.reshape(28, 28) * 255).astype(np.uint8))
+        grey = Image.fromarray(np.ascontiguousarray(image.reshape(28, 28), dtype=np.uint8))
         return np.asarray(grey.resize((SIDE, SIDE), Image.Resampling.BICUBIC), np.float32) / 255
 
     def pick(self, avoid: set[int] = frozenset(), unlike: int | None = None) -> int:

@@ -17,7 +17,7 @@ from not_digits import drawn_set
 from PIL import Image
 
 from mnist_pipeline.classify import answer, answer_line
-from mnist_pipeline.digit_check import CHECK_FILE, DigitCheck, TopProbability, load_digit_check
+from mnist_pipeline.digit_check import CHECK_FILE, DETECTORS, DigitCheck, TopProbability, load_digit_check
 from mnist_pipeline.serve import create_app
 
 
@@ -50,8 +50,10 @@ def test_model_py_saves_the_check_beside_the_model(trained, capsys):
     pixels = np.random.default_rng(0).random((5, 784), dtype=np.float32)
     probabilities = np.full((5, 10), 0.1, np.float32)
     oddness = check.oddness(pixels, probabilities)
-    assert oddness.shape == (5,) and ((oddness >= 0) & (oddness <= 2)).all()
-    assert 0 < check.threshold < 2
+    detectors = len(DETECTORS)
+    assert len(check.layers) == detectors
+    assert oddness.shape == (5,) and ((oddness >= 0) & (oddness <= detectors)).all()
+    assert 0 < check.threshold < detectors
     assert (check.not_digits(pixels, probabilities) == (oddness > check.threshold)).all()
 
 
