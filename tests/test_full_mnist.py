@@ -76,11 +76,9 @@ def test_real_digits_keep_their_answers(checked, mnist_artifacts):
     chosen = np.random.default_rng(CHECK_SEED).choice(len(data.x_test), 600, replace=False)
     drawn = np.stack([as_page_drawing(data.x_test[i]).reshape(-1) for i in chosen])
     assert checked(drawn).mean() <= 0.035  # the aim is 2% of all 10,000; 600 vary around it
-    metrics = json.loads((mnist_artifacts / "metrics.json").read_text())["not_a_digit"]
-    assert metrics["check"].startswith("learned")
-    assert metrics["turned_away"] <= 0.03
-    assert (
-        metrics["accuracy_answered"]
-        >= json.loads((mnist_artifacts / "metrics.json").read_text())["test_accuracy"]
-    )
+    metrics = json.loads((mnist_artifacts / "metrics.json").read_text())
+    check = metrics["not_a_digit"]  # the 10,000 as they are (28x28, not redrawn): a little odder
+    assert check["check"].startswith("learned")
+    assert check["turned_away"] <= 0.04
+    assert check["accuracy_answered"] > metrics["test_accuracy"]
     assert (mnist_artifacts / "answered_accuracy.png").stat().st_size > 10_000
