@@ -166,7 +166,7 @@ def plot_answered_accuracy(oddness: np.ndarray, correct: np.ndarray, check: dict
         ylabel="Accuracy on those answered (%)",
         title=f"Not-a-digit check ({check['check']}) as its threshold moves",
         xlim=(50, 100.5),
-        ylim=(max(90.0, accuracy[len(order) // 2] * 100 - 1), 100.05),
+        ylim=(min(accuracy[-1], chosen_accuracy or 1) * 100 - 0.3, 100.05),  # all answered, at the bottom
     )
     axis.grid(alpha=0.3)
     save_figure(figure, path)
