@@ -74,7 +74,8 @@ def prepare_output_dir(folder: Path) -> Path:
 
 
 def file_digest(path: Path, algorithm: str) -> str:
-    """Hex digest of a file, read in blocks (MNIST's checksums, compile-cache entries)."""
+    """Hex digest of a file, read in blocks (MNIST's checksums, compile-cache entries, the
+    model a not-a-digit check was fitted for)."""
     digest = hashlib.new(algorithm, usedforsecurity=False)
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
