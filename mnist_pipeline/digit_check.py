@@ -21,6 +21,7 @@ Answering costs three small MLPs per picture (numpy, well under 1 ms).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -210,8 +211,14 @@ def generate(
         os.cpu_count(), spawn, initializer=share_digits, initargs=(images, labels)
     ) as pool:
         held = pool.submit(placed_digits, held_out)
-        made = list(pool.map(make_examples, tasks))
+        made = []
+        for part in pool.map(make_examples, tasks):
+            made.append(part)
+            if sys.stdout.isatty():  # a live count in a terminal; logs get the summary line only
+                print(f"\r  making examples: part {len(made)} of {len(tasks)}", end="", flush=True)
         placed = held.result()
+    if sys.stdout.isatty():
+        print()
     per_detector = [
         tuple(np.vstack([part[k] for part in made[d * PARTS : (d + 1) * PARTS]]) for k in (0, 1))
         for d in range(len(DETECTORS))
