@@ -96,12 +96,13 @@ def run(args: argparse.Namespace) -> None:
     model = load_classifier(args.model)
     data = load_mnist(args.data)
     images, labels = data.x_test, data.y_test.astype(np.int64)
-    probabilities = model.predict(preprocess(images), batch_size=PREDICT_BATCH, verbose=0)
+    pixels = preprocess(images)
+    probabilities = model.predict(pixels, batch_size=PREDICT_BATCH, verbose=0)
 
     metrics = evaluate(probabilities, labels)
     metrics |= {"model": str(args.model), "data_source": data.source}
     check = load_digit_check(args.model)  # "is this a digit at all?": what it costs on real digits
-    oddness = check.oddness(preprocess(images), probabilities)
+    oddness = check.oddness(pixels, probabilities)
     correct = probabilities.argmax(axis=1) == labels
     metrics["not_a_digit"] = digit_check_metrics(oddness, check.threshold, correct, check.name)
     print_report(metrics)

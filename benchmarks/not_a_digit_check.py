@@ -27,7 +27,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-from not_digits import CATEGORIES, as_page_drawing, drawn_set, preprocessed, typed_set  # noqa: E402
+from not_digits import CATEGORIES, as_page_drawing, drawn_set, preprocessed_set, typed_set  # noqa: E402
 
 from mnist_pipeline.data import INPUT_SIZE, load_mnist  # noqa: E402
 from mnist_pipeline.digit_check import load_digit_check  # noqa: E402
@@ -65,12 +65,10 @@ def main() -> None:
     print("| non-digits (half drawings, half photos) | all | " + " | ".join(CATEGORIES) + " |")
     print("| --- | --- | " + " | ".join("---" for _ in CATEGORIES) + " |")
     for name, make in (("hand-drawn set", drawn_set), ("set made differently", typed_set)):
-        pictures = make(args.not_digits, args.seed)
-        images, found = preprocessed([picture for _, _, picture in pictures])
-        categories = np.array([category for category, _, _ in pictures])[found]
+        images, categories, blanks = preprocessed_set(make, args.not_digits, args.seed)
         caught = check.not_digits(images, predict(images))
         cells = [f"{caught[categories == c].mean():.2f}" for c in CATEGORIES]
-        blank = f" ({int((~found).sum())} blank, not counted)" if (~found).any() else ""
+        blank = f" ({blanks} blank, not counted)" if blanks else ""
         print(f"| {name}, {len(images)}{blank} | {caught.mean():.3f} | {' | '.join(cells)} |")
 
     one, times = drawn[:1], []

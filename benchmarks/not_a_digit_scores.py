@@ -31,7 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-from not_digits import CATEGORIES, as_page_drawing, drawn_set, preprocessed, typed_set  # noqa: E402
+from not_digits import CATEGORIES, as_page_drawing, drawn_set, preprocessed_set, typed_set  # noqa: E402
 
 from mnist_pipeline.data import INPUT_SIZE, load_mnist, preprocess  # noqa: E402
 from mnist_pipeline.saved_model import load_classifier  # noqa: E402
@@ -118,10 +118,8 @@ def main() -> None:
     on_train, on_test = scores(train_drawn), scores(test_drawn)
     sets = {}
     for name, make in (("hand-drawn set", drawn_set), ("set made differently", typed_set)):
-        pictures = make(args.not_digits, args.seed)
-        images, found = preprocessed([picture for _, _, picture in pictures])
-        categories = np.array([category for category, _, _ in pictures])[found]
-        sets[name] = (scores(images), categories, int((~found).sum()))
+        images, categories, blanks = preprocessed_set(make, args.not_digits, args.seed)
+        sets[name] = (scores(images), categories, blanks)
 
     print(
         f"Thresholds turn away {args.reject:.0%} of {args.digits} training digits drawn as the page"

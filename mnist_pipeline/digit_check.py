@@ -202,13 +202,13 @@ def generate(
     from concurrent.futures import ProcessPoolExecutor
 
     tasks = [
-        (seed, d, part, seen, int(share.sum()))
+        (seed, d, part, int(share.sum()))
         for d in range(len(DETECTORS))
         for part, share in enumerate(np.array_split(np.ones(count, int), PARTS))
     ]
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        os.cpu_count(), spawn, initializer=share_digits, initargs=(images, labels)
+        os.cpu_count(), spawn, initializer=share_digits, initargs=(images, labels, seen)
     ) as pool:
         held = pool.submit(placed_digits, held_out)
         made = []
@@ -229,20 +229,17 @@ def generate(
 SHARED: dict[str, np.ndarray] = {}  # a worker's copy of the training digits
 
 
-def share_digits(images: np.ndarray, labels: np.ndarray) -> None:
-    SHARED.update(images=images, labels=labels)
+def share_digits(images: np.ndarray, labels: np.ndarray, seen: np.ndarray) -> None:
+    """In a worker, once: all training digits, and those the detectors may see."""
+    SHARED.update(images=images, labels=labels, seen_images=images[seen], seen_labels=labels[seen])
 
 
 def make_examples(task: tuple) -> tuple[np.ndarray, np.ndarray]:
     """In a worker: one part's training digits and non-digits for one detector."""
-    seed, detector, part, seen, count = task
+    seed, detector, part, count = task
     rng = np.random.default_rng([seed, detector, part])
-    maker = Maker(
-        SHARED["images"][seen],
-        SHARED["labels"][seen],
-        rng,
-        restroke=DETECTORS[detector] == "thicker or thinner",
-    )
+    restroke = DETECTORS[detector] == "thicker or thinner"
+    maker = Maker(SHARED["seen_images"], SHARED["seen_labels"], rng, restroke)
     return maker.digits(count), maker.non_digits(count)
 
 

@@ -315,3 +315,12 @@ def preprocessed(pictures: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
         except NoInk:
             found.append(False)
     return np.stack(fields), np.array(found)
+
+
+def preprocessed_set(make, count: int, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """`make(count, seed)` (`drawn_set` or `typed_set`) preprocessed: the 28x28s with ink,
+    their categories, and how many pictures had no ink."""
+    pictures = make(count, seed)
+    images, found = preprocessed([picture for _, _, picture in pictures])
+    categories = np.array([category for category, _, _ in pictures])[found]
+    return images, categories, int((~found).sum())
