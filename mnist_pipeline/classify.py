@@ -1,8 +1,9 @@
-"""Your own images: one answer (or one error) per file, in batches.
+"""Your own images: one answer (or one error) per file.
 
-Files are read and preprocessed 256 at a time, so thousands of images take about
-the same memory as a few hundred, and a broken file is reported while the others
-still get their answer.
+Each picture is read as a number (`number`): one digit answers as it always has, several
+answer the number they make, left to right. A broken file is reported while the others
+still get their answer, and nothing is kept from one file to the next, so thousands of
+images take the memory of one.
 """
 
 from __future__ import annotations
@@ -14,12 +15,38 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_pipeline.data import INPUT_SIZE
+from mnist_pipeline.digit_check import Check, TopProbability
 from mnist_pipeline.files import atomic_path
-from mnist_pipeline.handwriting import read_digit
+from mnist_pipeline.number import Piece, read_pieces
 from mnist_pipeline.picture import IMAGE_SUFFIXES, ImageError
+from mnist_pipeline.saved_model import LayerOutputs
 
-IMAGE_BATCH = 256  # files preprocessed and classified together; memory stays flat
+# A piece of a number is "?" only when the check finds it this surprising (`Check.surprise`:
+# about 0.5% of MNIST test digits are): one digit of a number turned away loses the number.
+PIECE_SURPRISE = 18.0
+
+
+class DigitReader:
+    """The network (called directly, every layer's output) and the not-a-digit check:
+    what the number reader needs to weigh each way of cutting a picture into digits."""
+
+    def __init__(self, model, check: Check | None = None) -> None:
+        self.layers = LayerOutputs(model)
+        self.check = check
+
+    def outputs(self, fields: np.ndarray) -> list[np.ndarray]:
+        return self.layers(fields.astype(np.float32))
+
+    def __call__(self, fields: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(n, 784) 28x28s -> probabilities (n, 10), surprise (n,), not a digit (n,)."""
+        probabilities = self.outputs(fields)[-1]
+        return probabilities, *self.judge(fields, probabilities)
+
+    def judge(self, fields: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How surprising each 28x28 is, and which are not digits (none without a check)."""
+        if self.check is None:
+            return TopProbability().surprise(fields, probabilities), np.zeros(len(fields), bool)
+        return self.check.surprise(fields, probabilities), self.check.not_digits(fields, probabilities)
 
 
 def image_files(paths: list[Path]) -> list[Path]:
@@ -33,33 +60,56 @@ def image_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def classify_images(model, paths: list[Path], save_dir: Path | None, check=None) -> list[dict]:
-    """Predict the digit in each image file, in batches; one result (or error) per file.
+def classify_images(
+    model, paths: list[Path], save_dir: Path | None, check: Check | None = None
+) -> list[dict]:
+    """The digit, or the number, in each image file; one result (or error) per file.
     `check` (from `digit_check`) says which pictures are not digits at all; without it,
     every picture gets a digit."""
+    reader = DigitReader(model, check)
     results = []
-    taken: set[str] = set()  # names of the preprocessed PNGs written so far
-    for start in range(0, len(paths), IMAGE_BATCH):
-        batch, digits = [], []
-        for path in paths[start : start + IMAGE_BATCH]:
-            try:
-                digits.append(read_digit(path))
-                batch.append({"file": str(path)})
-            except ImageError as error:
-                results.append({"file": str(path), "error": str(error)})
-        if not batch:
+    taken: set[str] = set()  # the names the preprocessed PNGs so far are named after
+    for path in paths:
+        try:
+            pieces = read_pieces(path, reader)
+        except ImageError as error:
+            results.append({"file": str(path), "error": str(error)})
             continue
-        inputs = np.stack(digits).reshape(len(digits), INPUT_SIZE)
-        probabilities = model.predict(inputs, batch_size=IMAGE_BATCH, verbose=0)
-        odd = check.not_digits(inputs, probabilities) if check else np.zeros(len(inputs), bool)
-        for result, row, digit, not_a_digit in zip(batch, probabilities, digits, odd, strict=True):
-            result |= answer(row, bool(not_a_digit))
-            if save_dir is not None:
-                path = save_preprocessed(digit, save_dir, Path(result["file"]), taken)
-                result["preprocessed"] = str(path)
-        results += batch
-    order = {str(path): i for i, path in enumerate(paths)}
-    return sorted(results, key=lambda result: order[result["file"]])
+        result = {"file": str(path)} | number_answer(reader, pieces)
+        if save_dir is not None:
+            saved = save_preprocessed(pieces, save_dir, path, taken)
+            result["preprocessed"] = str(saved[0]) if len(saved) == 1 else [str(s) for s in saved]
+        results.append(result)
+    return results
+
+
+def number_answer(reader: DigitReader, pieces: list[Piece], extra=None) -> dict:
+    """The answer for a picture's pieces: one digit's fields as always, plus `number` and
+    `digits` (left to right, each with its probability, top 3 and box); with several
+    pieces the top-level `digit` is None. `extra(i, outputs)` adds fields to each digit."""
+    fields = np.stack([piece.field.reshape(-1) for piece in pieces])
+    outputs = reader.outputs(fields)
+    probabilities = outputs[-1]
+    surprise, odd = reader.judge(fields, probabilities)
+    if len(pieces) > 1:  # in a number, only a piece clearly no digit is "?"
+        odd = surprise > PIECE_SURPRISE
+    digits = []
+    for i, (piece, row, not_a_digit) in enumerate(zip(pieces, probabilities, odd, strict=True)):
+        digit = answer(row, bool(not_a_digit)) | {"box": list(piece.box)}
+        digits.append(digit | (extra(i, outputs) if extra else {}))
+    text = "".join("?" if d["not_a_digit"] else str(d["digit"]) for d in digits)
+    number = None if odd.all() else text
+    if len(pieces) == 1:
+        top = {k: v for k, v in digits[0].items() if k != "box"}
+    else:
+        top = {
+            "digit": None,
+            "not_a_digit": number is None,
+            "best_guess": None,
+            "probability": None,
+            "top_3": None,
+        }
+    return top | {"number": number, "digits": digits}
 
 
 def answer(probabilities: np.ndarray, not_a_digit: bool) -> dict:
@@ -84,21 +134,23 @@ def digit_png(digit: np.ndarray) -> bytes:
     return png.getvalue()
 
 
-def save_preprocessed(digit: np.ndarray, folder: Path, source: Path, taken: set[str]) -> Path:
-    """Write the 28x28 input the network saw as a PNG (white digit on black, like MNIST).
+def save_preprocessed(pieces: list[Piece], folder: Path, source: Path, taken: set[str]) -> list[Path]:
+    """Write the 28x28 inputs the network saw as PNGs (white digit on black, like MNIST).
 
-    It is named after the source file (`photo.jpg` -> `photo.jpg.png`); files of the same
-    name from different folders get `photo-2.jpg.png`, ... instead of overwriting each other.
+    They are named after the source file: `photo.jpg` -> `photo.jpg.png`, or for the
+    digits of a number `photo.jpg.1.png`, `photo.jpg.2.png`, ...; files of the same name
+    from different folders get `photo-2.jpg.png`, ... instead of overwriting each other.
     """
-    name, copy = f"{source.name}.png", 1
-    while name in taken:
+    stem, copy = source.name, 1
+    while stem in taken:
         copy += 1
-        name = f"{source.stem}-{copy}{source.suffix}.png"
-    taken.add(name)
-    path = folder / name
-    with atomic_path(path) as temporary:
-        temporary.write_bytes(digit_png(digit))
-    return path
+        stem = f"{source.stem}-{copy}{source.suffix}"
+    taken.add(stem)
+    names = [f"{stem}.png"] if len(pieces) == 1 else [f"{stem}.{i}.png" for i in range(1, len(pieces) + 1)]
+    for piece, name in zip(pieces, names, strict=True):
+        with atomic_path(folder / name) as temporary:
+            temporary.write_bytes(digit_png(piece.field))
+    return [folder / name for name in names]
 
 
 def report_images(results: list[dict], as_json: bool) -> None:
@@ -114,7 +166,18 @@ def report_images(results: list[dict], as_json: bool) -> None:
 
 
 def answer_line(result: dict) -> str:
-    """`7 (99.1%)   top 3: ...`, or `not a digit (best guess 4, 62%)`."""
+    """`7 (99.1%)   top 3: ...`, `not a digit (best guess 4, 62%)`, or for a number
+    `2026   2 99.1%, 0 98.7%, 2 99.9%, 6 97.0%` (a piece that is no digit: `? (4 62.0%)`)."""
+    digits = result.get("digits", [])
+    if len(digits) > 1:
+        if result["number"] is None:
+            return f"not a digit ({len(digits)} marks, none of them a digit)"
+        return f"{result['number']}   " + ", ".join(
+            f"? ({d['best_guess']} {d['probability']:.1%})"
+            if d["not_a_digit"]
+            else f"{d['digit']} {d['probability']:.1%}"
+            for d in digits
+        )
     if result["not_a_digit"]:
         return f"not a digit (best guess {result['best_guess']}, {result['probability']:.0%})"
     top = ", ".join(f"{t['digit']} {t['probability']:.1%}" for t in result["top_3"])

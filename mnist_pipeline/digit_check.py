@@ -64,6 +64,11 @@ class Check:
     def not_digits(self, pixels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
         return self.oddness(pixels, probabilities) > self.threshold
 
+    def surprise(self, pixels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        """How unlike a digit each picture is, in nats: about 1 per detector for a digit,
+        several for a non-digit, so that the costs of pieces add up (`number`)."""
+        raise NotImplementedError
+
 
 class DigitCheck(Check):
     """The fitted check: each detector's weights, ranks of unseen training digits, a threshold."""
@@ -76,11 +81,22 @@ class DigitCheck(Check):
     def oddness(self, pixels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
         """(n, 784) pixels and (n, 10) probabilities -> (n,) oddness, from 0 to the number
         of detectors; higher is odder."""
+        return self.ranks(pixels, probabilities).sum(axis=0)
+
+    def surprise(self, pixels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        """-log of the share of unseen training digits at least as odd, per detector, summed."""
+        share = 1 - self.ranks(pixels, probabilities) + 1 / len(self.references[0])
+        return -np.log(share).sum(axis=0)
+
+    def ranks(self, pixels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        """(detectors, n): each detector's score as the share of unseen training digits below it."""
         features = detector_input(pixels, probabilities)
-        total = np.zeros(len(pixels))
-        for weights, reference in zip(self.layers, self.references, strict=True):
-            total += np.searchsorted(reference, mlp(weights, features)) / len(reference)
-        return total
+        return np.stack(
+            [
+                np.searchsorted(reference, mlp(weights, features)) / len(reference)
+                for weights, reference in zip(self.layers, self.references, strict=True)
+            ]
+        )
 
     def save(self, path: Path, model_file: Path) -> None:
         model_sha256 = file_digest(model_file, "sha256")  # a check is used only with its own model
@@ -100,6 +116,9 @@ class TopProbability(Check):
 
     def oddness(self, pixels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
         return 1 - probabilities.max(axis=1)
+
+    def surprise(self, pixels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        return -np.log(np.maximum(probabilities.max(axis=1), 1e-30))
 
 
 def load_digit_check(model_file: Path) -> Check:

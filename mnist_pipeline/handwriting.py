@@ -71,13 +71,7 @@ def digit_parts(labels: np.ndarray) -> np.ndarray:
     from scipy import ndimage
 
     sizes = np.bincount(labels.ravel())[1:]
-    # A shadow's corner where it meets the picture's edge reads as a solid wedge of ink,
-    # often larger than the digit: the digit is the largest part clear of the edge,
-    # unless only a sliver is (a digit that runs off the photo).
-    on_border = np.unique(labels[border_mask(labels.shape, 1)])
-    inner = sizes.copy()
-    inner[on_border[on_border > 0] - 1] = 0
-    largest = int(np.argmax(inner if inner.max() >= BORDER_SHARE * sizes.max() else sizes))
+    largest = int(np.argmax(np.where(clear_of_border(labels, sizes), sizes, 0)))
     boxes = ndimage.find_objects(labels)
     main = boxes[largest]
     reach = 0.25 * max(main[0].stop - main[0].start, main[1].stop - main[1].start)
@@ -89,11 +83,38 @@ def digit_parts(labels: np.ndarray) -> np.ndarray:
     return np.array(parts)
 
 
+def clear_of_border(labels: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Which marks (labels 1, 2, ...; `sizes` their pixel counts) may be the writing.
+
+    A shadow's corner where it meets the picture's edge reads as a solid wedge of ink,
+    often larger than the digit: the writing is clear of the edge, unless only a sliver
+    is (a digit that runs off the photo); then every mark may be."""
+    on_border = np.unique(labels[border_mask(labels.shape, 1)])
+    inner = np.ones(len(sizes), bool)
+    inner[on_border[on_border > 0] - 1] = False
+    if not inner.any() or sizes[inner].max() < BORDER_SHARE * sizes.max():
+        return np.ones(len(sizes), bool)
+    return inner
+
+
 def to_mnist(picture: PictureFile | np.ndarray, name: str = "image") -> np.ndarray:
     """Any picture of one digit (a file, or grey levels in [0, 1]) -> 28x28 float32 in
     [0, 1], as MNIST was made."""
     if isinstance(picture, np.ndarray):
         picture = GreyArray(picture)
+    view = first_look(picture, name)
+    return centred_field(closer_look(picture, view, digit_ink(view.marks), name))
+
+
+class FirstLook:
+    """A picture read once at the working size: its ink, and how it maps to the picture."""
+
+    def __init__(self, marks: Marks, light: bool, scale: float) -> None:
+        self.marks, self.light, self.scale = marks, light, scale  # scale: work pixels per picture pixel
+
+
+def first_look(picture: PictureFile | GreyArray, name: str) -> FirstLook:
+    """The picture at the size the work needs, with its ink found and grouped into marks."""
     # 1. Work at a modest size: a 12-megapixel photo holds no more digit than 512 px (and
     # is read at that size), and a photo of a few dozen pixels is enlarged, so that every
     # step below (median, closing, blur, grouping of pencil grains) sees strokes at the
@@ -103,12 +124,17 @@ def to_mnist(picture: PictureFile | np.ndarray, name: str = "image") -> np.ndarr
     work = picture.grey(scale)
     light = on_light_page(work)
     if light and max(picture.shape) < MIN_SIDE:
-        work = picture.grey(MIN_SIDE / max(picture.shape))
-    ink = digit_ink(work, light, name)
-    # ... unless the digit is small in it: then look again, closer, at the digit and a
-    # digit's width around it, read from the full-size picture (unless the page was turned
-    # level, which moved the digit). The page is the one found in the whole photo: the
-    # crop may lie wholly in a shadow.
+        scale = MIN_SIDE / max(picture.shape)
+        work = picture.grey(scale)
+    return FirstLook(page_marks(work, light, name), light, scale)
+
+
+def closer_look(picture: PictureFile | GreyArray, view: FirstLook, ink: np.ndarray, name: str) -> np.ndarray:
+    """`ink` (the digit's strokes in the first look), or, when the digit is small in a big
+    photo, the digit read again, closer: the digit and a digit's width around it, from the
+    full-size picture (unless the page was turned level, which moved the digit). The page
+    is the one found in the whole photo: the crop may lie wholly in a shadow."""
+    scale = view.scale
     rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     box = max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1
     if scale < 1 and box < WORK_SIDE / 8 and ink.shape == scaled_shape(picture.shape, scale):
@@ -119,8 +145,8 @@ def to_mnist(picture: PictureFile | np.ndarray, name: str = "image") -> np.ndarr
         )
         region = (top, left, bottom, right)
         closer = min(1.0, WORK_SIDE / max(bottom - top, right - left))
-        ink = digit_ink(picture.grey(closer, region), light, name)
-    return centred_field(ink)
+        ink = digit_ink(page_marks(picture.grey(closer, region), view.light, name))
+    return ink
 
 
 def on_light_page(grey: np.ndarray) -> bool:
@@ -162,8 +188,16 @@ def with_margin_if_tight(ink: np.ndarray) -> np.ndarray:
     return np.pad(ink, max(2, round(TIGHT_MARGIN * max(ink.shape))), constant_values=page_level)
 
 
-def digit_ink(grey: np.ndarray, light_page: bool, name: str) -> np.ndarray:
-    """The digit's strokes, bright on black in [0, 1], everything else black."""
+class Marks:
+    """The ink of a picture, bright on black in [0, 1] (`grey`), and its marks: the
+    strokes (`marked`) grouped into connected parts (`labels`, 0 for the page)."""
+
+    def __init__(self, grey: np.ndarray, marked: np.ndarray, labels: np.ndarray) -> None:
+        self.grey, self.marked, self.labels = grey, marked, labels
+
+
+def page_marks(grey: np.ndarray, light_page: bool, name: str) -> Marks:
+    """The picture's ink, evened out and stretched to full brightness, and its marks."""
     from scipy import ndimage
 
     # Smooth away speckle and paper grain (on a small image a 3x3 median would eat strokes).
@@ -191,15 +225,31 @@ def digit_ink(grey: np.ndarray, light_page: bool, name: str) -> np.ndarray:
         raise NoInk(f"{name}: no ink found (a blank or nearly uniform image)")
     floor = page_level + 3 * noise
     grey = np.clip((grey - floor) / (ink_level - floor), 0, 1)
-    # 4. Keep the digit's strokes (`digit_parts`), drop stray specks and shadow wedges.
-    # Grains of a pencil stroke a pixel or two apart count as one stroke (in a picture
-    # large enough for two pixels to be a small gap).
+    return marks_in(grey)
+
+
+def marks_in(grey: np.ndarray) -> Marks:
+    """4. The strokes of ink (bright on black) grouped into marks. Grains of a pencil
+    stroke a pixel or two apart count as one stroke (in a picture large enough for two
+    pixels to be a small gap)."""
+    from scipy import ndimage
+
     marked = grouped = grey > 0.25
     if max(grey.shape) >= MIN_SIDE:
         grouped = grown(marked, 2)
     labels, _ = ndimage.label(grouped, structure=np.ones((3, 3)))
-    strokes = marked & np.isin(labels, digit_parts(labels))
-    return np.where(grown(strokes, 2), grey, 0)
+    return Marks(grey, marked, labels)
+
+
+def digit_ink(marks: Marks) -> np.ndarray:
+    """The digit's strokes (`digit_parts`), bright on black in [0, 1]; stray specks and
+    shadow wedges black."""
+    return strokes_ink(marks, marks.marked & np.isin(marks.labels, digit_parts(marks.labels)))
+
+
+def strokes_ink(marks: Marks, strokes: np.ndarray) -> np.ndarray:
+    """The ink of the chosen `strokes` and its anti-aliased edges; everything else black."""
+    return np.where(grown(strokes, 2), marks.grey, 0)
 
 
 def centred_field(ink: np.ndarray) -> np.ndarray:

@@ -5,8 +5,8 @@
 
 FastAPI on uvicorn. Each worker process loads the model once and keeps nothing else
 between requests, so it scales out to more processes or machines behind any load
-balancer. A prediction is one direct call of the model (`LayerOutputs`), after the
-same preprocessing as `--image`, so a picture gets the same answer either way.
+balancer. A picture is read exactly as `--image` reads it (a digit, or a number), with
+direct calls of the model (`LayerOutputs`), so it gets the same answer either way.
 Bad input never takes the server down: it gets JSON `{"error": "..."}` and a status.
 """
 
@@ -21,19 +21,20 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from mnist_pipeline.classify import answer, digit_png
+from mnist_pipeline.classify import DigitReader, digit_png, number_answer
 from mnist_pipeline.cli import PipelineError, warn
-from mnist_pipeline.data import INPUT_SIZE
 from mnist_pipeline.digit_check import load_digit_check
-from mnist_pipeline.handwriting import NoInk, read_digit
+from mnist_pipeline.handwriting import NoInk
+from mnist_pipeline.number import TooManyPieces, read_pieces
 from mnist_pipeline.picture import ImageError, ImageTooLarge
-from mnist_pipeline.saved_model import MODEL_FILE, LayerOutputs, check_model_archive, load_classifier
+from mnist_pipeline.saved_model import MODEL_FILE, check_model_archive, load_classifier
 
 MODEL_ENV = "MNIST_MODEL"  # which model `uvicorn mnist_pipeline.serve:app` loads
 # Pictures preprocessed at once per process. More threads only fight over Python's GIL: in
@@ -55,27 +56,34 @@ class RequestError(Exception):
         self.status = status
 
 
-def predict(layers: LayerOutputs, check, image: bytes) -> dict:
-    """One picture's answer, with what the network saw and every layer's activations."""
+def predict(reader: DigitReader, image: bytes) -> dict:
+    """One picture's answer: the digit, or the number and each of its digits, with what
+    the network saw and every layer's activations."""
     try:
-        digit = read_digit(image, name="upload")
+        pieces = read_pieces(image, reader, name="upload")
     except ImageTooLarge as error:
         raise RequestError(413, str(error)) from None
     except NoInk:
         raise RequestError(422, "no ink found: draw a digit (the picture is blank)") from None
+    except TooManyPieces as error:
+        raise RequestError(422, str(error)) from None
     except ImageError as error:
         raise RequestError(400, str(error)) from None
-    pixels = digit.reshape(1, INPUT_SIZE)
-    outputs = layers(pixels)
-    probabilities = outputs[-1][0]
-    return answer(probabilities, bool(check.not_digits(pixels, outputs[-1])[0])) | {
-        "probabilities": [float(p) for p in probabilities],
-        "preprocessed": "data:image/png;base64," + base64.b64encode(digit_png(digit)).decode("ascii"),
-        "activations": [
-            {"layer": name, "values": [round(float(v), 5) for v in output[0]]}
-            for name, output in zip(layers.names, outputs, strict=True)
-        ],
-    }
+
+    def seen(i: int, outputs: list[np.ndarray]) -> dict:
+        png = digit_png(pieces[i].field)
+        return {
+            "probabilities": [float(p) for p in outputs[-1][i]],
+            "preprocessed": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+            "activations": [
+                {"layer": name, "values": [round(float(v), 5) for v in output[i]]}
+                for name, output in zip(reader.layers.names, outputs, strict=True)
+            ],
+        }
+
+    result = number_answer(reader, pieces, seen)
+    one = result["digits"][0] if len(pieces) == 1 else {}  # several: see each of `digits`
+    return result | {key: one.get(key) for key in ("probabilities", "preprocessed", "activations")}
 
 
 async def read_body(request: Request) -> bytes:
@@ -124,8 +132,8 @@ def create_app(model_path: Path, model=None, on_ready: Callable[[], object] | No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.layers = LayerOutputs(model if model is not None else load_classifier(model_path))
-        app.state.check = load_digit_check(model_path)
+        model_now = model if model is not None else load_classifier(model_path)
+        app.state.reader = DigitReader(model_now, load_digit_check(model_path))
         app.state.predicting = CapacityLimiter(PREDICT_THREADS)
         if on_ready:
             on_ready()
@@ -164,7 +172,7 @@ def create_app(model_path: Path, model=None, on_ready: Callable[[], object] | No
     async def api_predict(request: Request) -> dict:
         image = await image_bytes(request)
         state = request.app.state
-        return await to_thread.run_sync(predict, state.layers, state.check, image, limiter=state.predicting)
+        return await to_thread.run_sync(predict, state.reader, image, limiter=state.predicting)
 
     return app
 

@@ -16,7 +16,6 @@ from PIL import Image, ImageDraw, ImageFont
 ROOT = Path(__file__).resolve().parent.parent
 
 IMAGE_MAGIC, LABEL_MAGIC = 0x00000803, 0x00000801
-IMAGE_SIDE = 28
 
 
 def write_idx(path: Path, array: np.ndarray) -> Path:
@@ -178,15 +177,16 @@ def mnist_artifacts(tmp_path_factory) -> Path:
 
 
 def make_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """A 'photo' of a 28x28 MNIST-style digit (bright on black): scaled up 5-15x, dark ink
-    on a light page, off-centre with wide uneven margins, unevenly lit, and noisy."""
+    """A 'photo' of a 28x28 MNIST-style digit (bright on black; or a wider strip of them):
+    scaled up 5-15x, dark ink on a light page, off-centre with wide uneven margins,
+    unevenly lit, and noisy."""
     factor = int(rng.integers(5, 16))
-    side = IMAGE_SIDE * factor
-    ink = np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BICUBIC), dtype=np.float32)
+    height, width = digit.shape[0] * factor, digit.shape[1] * factor
+    ink = np.asarray(Image.fromarray(digit).resize((width, height), Image.Resampling.BICUBIC), np.float32)
     ink = np.clip(ink / 255, 0, 1)
-    top, bottom, left, right = (int(side * rng.uniform(0.2, 1.5)) for _ in range(4))
-    page = np.zeros((top + side + bottom, left + side + right), dtype=np.float32)
-    page[top : top + side, left : left + side] = ink
+    top, bottom, left, right = (int(height * rng.uniform(0.2, 1.5)) for _ in range(4))
+    page = np.zeros((top + height + bottom, left + width + right), dtype=np.float32)
+    page[top : top + height, left : left + width] = ink
     paper, pen = rng.uniform(0.8, 0.95), rng.uniform(0.05, 0.25)
     photo = paper - (paper - pen) * page
     rows, columns = np.indices(page.shape) / max(page.shape)

@@ -60,16 +60,17 @@ def pick_conditions(rng: np.random.Generator) -> list[str]:
 
 
 def hard_photo(digit: np.ndarray, conditions: list[str], rng: np.random.Generator) -> Image.Image:
-    """An RGB photo of `digit` (28x28 uint8, white on black) written on paper, with `conditions`."""
+    """An RGB photo of `digit` (28x28 uint8, white on black; or a strip of digits 28 rows
+    tall) written on paper, with `conditions`."""
     has = set(conditions).__contains__
     uniform = rng.uniform
 
     # The ink: the digit's 20-pixel box drawn `box` pixels tall, its strokes as alpha.
     box = int(uniform(60, 110)) if has("small digit, large photo") else int(uniform(140, 320))
     scale = box / 20
-    side = round(28 * scale)
+    side, wide = round(digit.shape[0] * scale), round(digit.shape[1] * scale)
     alpha = (
-        np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BICUBIC), np.float32) / 255
+        np.asarray(Image.fromarray(digit).resize((wide, side), Image.Resampling.BICUBIC), np.float32) / 255
     )
     alpha = np.clip(alpha, 0, 1)
     if has("thin pen"):
@@ -85,13 +86,14 @@ def hard_photo(digit: np.ndarray, conditions: list[str], rng: np.random.Generato
     if has("small digit, large photo"):
         height, width = int(uniform(900, 1500)), int(uniform(1100, 1800))
     else:
-        height, width = (round(side * uniform(1.3, 2.2)) for _ in range(2))
-    top, left = int(uniform(0, height - side)), int(uniform(0, width - side))
+        height, width = round(side * uniform(1.3, 2.2)), round(side * uniform(1.3, 2.2)) + wide - side
+    height, width = max(height, side + 2), max(width, wide + 2)  # a long number in a small photo
+    top, left = int(uniform(0, height - side)), int(uniform(0, width - wide))
     if has("touching the edge"):  # flush with one edge, a sliver of the digit cut off
-        height, width = max(height, side), max(width, side)
+        height, width = max(height, side), max(width, wide)
         cut = int(side * uniform(0.0, 0.06))
         edge = int(rng.integers(4))
-        top, left = [(-cut, left), (height - side + cut, left), (top, -cut), (top, width - side + cut)][edge]
+        top, left = [(-cut, left), (height - side + cut, left), (top, -cut), (top, width - wide + cut)][edge]
 
     paper = np.array(PASTEL_PAPERS[rng.integers(len(PASTEL_PAPERS))] if has("coloured paper and ink")
                      else (uniform(0.86, 0.97),) * 3, np.float32)  # fmt: skip
@@ -120,7 +122,7 @@ def hard_photo(digit: np.ndarray, conditions: list[str], rng: np.random.Generato
     # Write the digit.
     full = np.zeros((height, width), np.float32)
     source = alpha[
-        max(0, -top) : side - max(0, top + side - height), max(0, -left) : side - max(0, left + side - width)
+        max(0, -top) : side - max(0, top + side - height), max(0, -left) : wide - max(0, left + wide - width)
     ]
     full[max(0, top) : max(0, top) + source.shape[0], max(0, left) : max(0, left) + source.shape[1]] = source
     page = page * (1 - full[..., None]) + ink * full[..., None]

@@ -32,9 +32,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
-PAD_SIDE = 280
+PAD_HEIGHT = 280  # the pad is 840x280: a digit's strokes below fill its height, at its left
 
-# Strokes on the 280x280 pad, as lists of points, drawn the way a person would.
+# Strokes on the pad, as lists of points, drawn the way a person would.
 ZERO = [[(140 + 70 * math.sin(t * math.pi / 10), 140 - 95 * math.cos(t * math.pi / 10)) for t in range(21)]]
 DIGITS = {
     "1": [[(140, 40), (140, 240)]],
@@ -86,28 +86,57 @@ def starts_with(prefix: str) -> re.Pattern:
     return re.compile("^" + re.escape(prefix))
 
 
-def draw(page, strokes) -> None:
-    """Draw `strokes` on #pad with the mouse, in small steps as a hand moves."""
+def draw(page, strokes, right: float = 0) -> None:
+    """Draw `strokes` on #pad with the mouse, in small steps as a hand moves, `right`
+    pad pixels to the right."""
     box = page.locator("#pad").bounding_box()
-    scale = box["width"] / PAD_SIDE
+    scale = box["height"] / PAD_HEIGHT
     for points in strokes:
-        page.mouse.move(box["x"] + points[0][0] * scale, box["y"] + points[0][1] * scale)
+        page.mouse.move(box["x"] + (points[0][0] + right) * scale, box["y"] + points[0][1] * scale)
         page.mouse.down()
         for (x0, y0), (x1, y1) in itertools.pairwise(points):
             for step in range(1, 9):
                 x, y = x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8
-                page.mouse.move(box["x"] + x * scale, box["y"] + y * scale)
+                page.mouse.move(box["x"] + (x + right) * scale, box["y"] + y * scale)
         page.mouse.up()
 
 
-@pytest.mark.parametrize("digit", DIGITS)
-def test_a_drawn_digit_gets_its_answer(page, digit):
+def draw_number(page, digits: str) -> None:
+    """Each digit's strokes side by side on the pad, a digit's width apart, as one writes."""
+    for place, digit in enumerate(digits):
+        draw(page, DIGITS[digit], right=250 * place)
+
+
+@pytest.mark.parametrize(("digit", "right"), [("1", 0), ("7", 0), ("0", 0), ("7", 520), ("0", 280)])
+def test_a_drawn_digit_gets_its_answer(page, digit, right):
+    """A digit drawn anywhere on the wide pad reads as one digit."""
     expect(page.locator("#answer")).to_have_text("draw a digit")
-    draw(page, DIGITS[digit])
+    draw(page, DIGITS[digit], right)
     # Answers come while drawing too; the one after the last stroke must name the digit.
     expect(page.locator("#answer")).to_contain_text(f"{digit} (", timeout=10_000)
     expect(page.locator("#seen")).to_have_attribute("src", starts_with("data:image/png;base64,"))
     expect(page.locator("#layers .unit")).to_have_count(100 + 50 + 25 + 10)
+    expect(page.locator("#pieces")).to_be_hidden()
+
+
+def test_a_drawn_number_reads_as_a_number(page):
+    """1, 7 and 0 side by side read "170": each digit's 28x28 and answer under it, and
+    choosing one shows its bars and layers."""
+    draw_number(page, "170")
+    expect(page.locator("#answer")).to_have_text("170", timeout=10_000)
+    expect(page.locator("#pieces .piece")).to_have_count(3)
+    for index, digit in enumerate("170"):
+        expect(page.locator("#pieces .piece").nth(index)).to_contain_text(f"{digit} ")
+    expect(page.locator("#pieces .piece").first).to_have_attribute("aria-pressed", "true")
+    page.locator("#pieces .piece").nth(1).click()
+    expect(page.locator("#pieces .piece").nth(1)).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#pieces .piece").first).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#bars .top")).to_have_text("7")
+    src = page.locator("#pieces .piece img").nth(1).get_attribute("src")
+    expect(page.locator("#seen")).to_have_attribute("src", src)
+    expect(page.locator("#layers .unit")).to_have_count(100 + 50 + 25 + 10)
+    page.click("#clear")
+    expect(page.locator("#pieces")).to_be_hidden()
 
 
 # Not digits: a hash sign and a star, drawn as a person would.
@@ -194,7 +223,7 @@ def test_on_a_phone_the_page_fits_its_width_and_a_finger_draws(browser, server_u
         assert pad["x"] >= 0 and pad["x"] + pad["width"] <= 390
         touch = context.new_cdp_session(page)
         points = [
-            (pad["x"] + x * pad["width"] / PAD_SIDE, pad["y"] + y * pad["height"] / PAD_SIDE)
+            (pad["x"] + x * pad["height"] / PAD_HEIGHT, pad["y"] + y * pad["height"] / PAD_HEIGHT)
             for x, y in DIGITS["7"][0]
         ]
         touch.send(
@@ -214,9 +243,9 @@ def test_on_a_phone_the_page_fits_its_width_and_a_finger_draws(browser, server_u
 
 
 def test_screenshot(page, tmp_path):
-    """A screenshot of a drawn 0, looked at by a person (the README shows one like it)."""
-    draw(page, DIGITS["0"])
-    expect(page.locator("#answer")).to_contain_text("0 (", timeout=10_000)
+    """A screenshot of a drawn number, looked at by a person (the README shows one like it)."""
+    draw_number(page, "170")
+    expect(page.locator("#answer")).to_have_text("170", timeout=10_000)
     path = Path(os.environ.get("MNIST_SCREENSHOT") or tmp_path / "page.png")
     page.screenshot(path=path, full_page=True)
     with Image.open(path) as shot:

@@ -1,10 +1,12 @@
-// The drawing page: draw on #pad, send the picture to /api/predict, show the answer.
+// The drawing page: draw on #pad, send the picture to /api/predict, show the answer:
+// a digit, or a number and each of its digits.
 // Plain JavaScript, no libraries: read it top to bottom.
 "use strict";
 
 const pad = document.getElementById("pad");
 const pen = pad.getContext("2d");
 const answer = document.getElementById("answer");
+const pieces = document.getElementById("pieces");
 const errorBox = document.getElementById("error");
 const bars = document.getElementById("bars");
 const seen = document.getElementById("seen");
@@ -12,7 +14,7 @@ const layers = document.getElementById("layers");
 const drop = document.getElementById("drop");
 const upload = document.getElementById("upload");
 
-const STROKE_WIDTH = 18;      // on the 280 px pad: about MNIST's stroke once scaled to 28 px
+const STROKE_WIDTH = 18;      // on the 280 px tall pad: about MNIST's stroke once scaled to 28 px
 const LIVE_EVERY_MS = 120;    // while drawing, ask for an answer at most this often
 const LAYER_TITLES = ["Hidden layer 1", "Hidden layer 2", "Hidden layer 3", "Output"];
 
@@ -23,6 +25,7 @@ let inFlight = false;         // one request at a time; the newest picture wins
 let again = false;            // the pad changed while a request was in flight
 let lastSent = 0;
 let shown = 0;                // number of the request whose answer is on the page
+let chosen = 0;               // which digit of a number is shown in the bars and layers
 
 // --- The pad -----------------------------------------------------------------------
 function clearPad() {
@@ -167,6 +170,9 @@ function showBlank() {
   answer.textContent = "draw a digit";
   answer.className = "answer waiting";
   errorBox.hidden = true;
+  pieces.hidden = true;
+  pieces.replaceChildren();
+  chosen = 0;
   drawBars(new Array(10).fill(0));
   seen.removeAttribute("src");
   drawLayers([]);
@@ -179,8 +185,11 @@ function showError(message) {
 
 function showResult(result, source) {
   errorBox.hidden = true;
-  const percent = (result.probability * 100).toFixed(1);
   const from = source ? ` (${source})` : "";
+  if (result.digits.length > 1) return showNumber(result, from);
+  pieces.hidden = true;
+  pieces.replaceChildren();
+  const percent = (result.probability * 100).toFixed(1);
   if (result.not_a_digit) {     // a letter, a star, a scribble: no digit is forced on it
     answer.className = "answer not-a-digit";
     answer.textContent = `That doesn't look like a digit (best guess ${result.best_guess}, ${percent}%)${from}`;
@@ -188,9 +197,48 @@ function showResult(result, source) {
     answer.className = "answer";
     answer.textContent = `${result.digit} (${percent}% sure${source ? ", " + source : ""})`;
   }
-  drawBars(result.probabilities);
-  seen.src = result.preprocessed;
-  drawLayers(result.activations);
+  showDigit(result);
+}
+
+// A number: the digits in #answer ("?" for a piece that is no digit), and under it each
+// digit's 28x28 and probability, as buttons; the chosen one fills the bars and layers.
+function showNumber(result, from) {
+  if (result.number === null) {
+    answer.className = "answer not-a-digit";
+    answer.textContent = `That doesn't look like a digit or a number${from}`;
+  } else {
+    answer.className = "answer number";
+    answer.textContent = `${result.number}${from}`;
+  }
+  pieces.replaceChildren();
+  result.digits.forEach((digit, index) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = digit.not_a_digit ? "piece not-a-digit" : "piece";
+    const picture = document.createElement("img");
+    picture.src = digit.preprocessed;
+    picture.alt = `what the network sees of piece ${index + 1}`;
+    const label = document.createElement("span");
+    const percent = (digit.probability * 100).toFixed(1);
+    label.textContent = digit.not_a_digit ? `? (${digit.best_guess} ${percent}%)` : `${digit.digit} ${percent}%`;
+    button.append(picture, label);
+    button.addEventListener("click", () => choosePiece(index, result.digits));
+    pieces.append(button);
+  });
+  pieces.hidden = false;
+  choosePiece(Math.min(chosen, result.digits.length - 1), result.digits);  // a newer answer keeps the choice
+}
+
+function choosePiece(index, digits) {
+  chosen = index;
+  [...pieces.children].forEach((button, i) => button.setAttribute("aria-pressed", String(i === index)));
+  showDigit(digits[index]);
+}
+
+function showDigit(digit) {
+  drawBars(digit.probabilities);
+  seen.src = digit.preprocessed;
+  drawLayers(digit.activations);
 }
 
 function drawBars(probabilities) {

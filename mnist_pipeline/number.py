@@ -1,0 +1,406 @@
+"""Reading a whole number: the digits in a picture, left to right, each one read as a
+single digit is.
+
+The picture is read once (`handwriting.first_look`): its ink, grouped into marks. Specks
+much smaller than the line of writing are dropped, marks far wider than a digit are cut
+where their strokes are thinnest, and what is left are the atoms, ordered left to right.
+Which atoms make one digit (a 5 and its detached bar, two digits that touch) is left to
+the network, as LeCun, Bottou, Bengio and Haffner read ZIP codes (Proc. IEEE, 1998):
+every run of up to MAX_ATOMS neighbouring atoms is a candidate digit, the network and
+the not-a-digit check score each one, and the best-scoring way to cover the line wins.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mnist_pipeline.data import INPUT_SIZE
+from mnist_pipeline.handwriting import (
+    WORK_SIDE,
+    GreyArray,
+    NoInk,
+    centred_field,
+    clear_of_border,
+    closer_look,
+    digit_ink,
+    first_look,
+    marks_in,
+    page_marks,
+    strokes_ink,
+)
+from mnist_pipeline.paper import grown
+from mnist_pipeline.picture import ImageError, PictureFile
+
+MAX_PIECES = 20  # digits read in one picture at most; more is an error, not a long wait
+MAX_MARKS = 200  # marks looked at, at most (a picture of noise has thousands)
+MAX_ATOMS = 4  # a digit is made of at most this many neighbouring atoms
+BESIDE = 0.5  # marks at least this share of the line's height beside a digit make a number,
+DIGIT_LIKE = 10.0  # when they look like digits too (less surprise than this, `Check.surprise`)
+SPECK = 0.3  # a mark whose longer side is under this share of the line's height is a speck
+LINE_MARK = 0.5  # marks on the line at least this share of the first one's height set its height
+TALLEST = 1.6  # a mark taller than this many line heights is not writing on the line
+GAP = 1.5  # neighbouring digits are at most this many line heights apart
+LEVEL = 0.3  # and their rows overlap by at least this share of the shorter one's height
+WIDE = 0.6  # a mark wider than this many line heights may be digits that touch: cut it
+CUT_EVERY = 0.25  # at most one cut per this many line heights of a wide mark's width
+CUT_BEND = 0.25  # a cut wanders at most this many line heights left or right of its start
+MAX_WIDTH = 1.1  # a digit is at most this many line heights wide
+MAX_GAP = 0.15  # the parts of one digit are at most this many line heights apart
+CUT_COST = 2.0  # what cutting through a mark costs a reading (digits seldom touch)
+PIECE_BONUS = 1.0  # each piece lowers a reading's cost by this (else fewer pieces cost less)
+LEVEL_FROM, LEVEL_UP_TO = 2.0, 30.0
+# A number's line is read again, closer, when that makes it CLOSER times larger: at a
+# scale that makes it LINE_PIXELS tall, its longer side at most MAX_LINE_SIDE pixels.
+CLOSER, LINE_PIXELS, MAX_LINE_SIDE = 1.25, 96, 2048  # a line slanting between these (degrees) is turned level
+
+# Reads a batch of 28x28s (n, 784): the network's probabilities (n, 10), how unlike a
+# digit the not-a-digit check finds each one (n,) (`Check.surprise`), and which it calls
+# not a digit (n,).
+Reader = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+class TooManyPieces(ImageError):
+    """More than MAX_PIECES digits or marks in one picture."""
+
+
+@dataclass
+class Piece:
+    """One digit (or non-digit) of a number: its 28x28 and where it is in the picture."""
+
+    field: np.ndarray  # 28x28 float32 in [0, 1], as `to_mnist` makes it
+    box: tuple[int, int, int, int]  # x, y, width, height in the picture's pixels
+
+
+@dataclass
+class Atom:
+    """A mark, or a slice of a wide one: the smallest unit a digit is made of."""
+
+    label: int  # the mark it is (or is a slice of)
+    strokes: np.ndarray  # bool mask of its strokes in the first look
+    area: np.ndarray | None  # the pixels it owns, when it is a slice of a wider mark
+    columns: tuple[int, int]  # its first and past-last column
+    rows: tuple[int, int]
+    centre: float  # its column of mass
+
+
+def read_pieces(source: Path | bytes, read: Reader, name: str | None = None) -> list[Piece]:
+    """The digits in an image file (a path, or an upload's bytes), left to right."""
+    with PictureFile(source, name) as picture:
+        return number_pieces(picture, read, picture.name)
+
+
+def number_pieces(
+    picture: PictureFile | GreyArray | np.ndarray, read: Reader, name: str = "image"
+) -> list[Piece]:
+    """The digits in a picture, left to right: one piece (made exactly as `to_mnist`
+    makes it) when the picture holds one digit."""
+    if isinstance(picture, np.ndarray):
+        picture = GreyArray(picture)
+    view = first_look(picture, name)
+    ink = digit_ink(view.marks)
+    single = Piece(
+        centred_field(closer_look(picture, view, ink, name)),
+        picture_box(Line(view.marks, view.scale), ink > 0, picture.shape),
+    )
+    atoms, line, anchor = line_atoms(view.marks)
+    # One digit, as today, unless marks as tall as a digit lie beside the one `to_mnist`
+    # reads, or that one is no digit (two digits that touch, say).
+    beside = {a.label for a in atoms if a.label != anchor and a.rows[1] - a.rows[0] >= BESIDE * line}
+    marks = [[a for a in atoms if a.label == label] for label in sorted(beside)]
+    fields = np.stack([single.field.reshape(INPUT_SIZE)] + [run_field(view.marks, mark) for mark in marks])
+    _, surprise, odd = read(fields)
+    if not (surprise[1:] < DIGIT_LIKE).any() and (len(atoms) < 2 or not odd[0]):
+        return [single]
+    line_view = closer_line(picture, Line(view.marks, view.scale), atoms, line, view.light, name)
+    line_view = levelled(line_view)
+    atoms, line, _ = line_atoms(line_view.marks)
+    groups = best_reading(line_view.marks, atoms, line, read) if len(atoms) > 1 else [atoms]
+    if len(groups) > MAX_PIECES:
+        raise TooManyPieces(f"{name}: more than {MAX_PIECES} digits or marks; crop it to one number")
+    pieces = [piece(line_view, group, picture.shape) for group in groups]
+    if (
+        len(pieces) < 2
+        or (read(np.stack([p.field.reshape(INPUT_SIZE) for p in pieces]))[1] < DIGIT_LIKE).sum() < 2
+    ):
+        return [single]
+    return pieces
+
+
+class Line:
+    """The marks a number is read from, and how their pixels map to the picture's: a
+    point (row, column) here is `turn` @ (point - `centre`) + `turned_centre` before the
+    line was levelled, at `scale` times the picture's size, `origin` its top left."""
+
+    def __init__(self, marks, scale: float, origin=(0, 0), turn=None, centre=None, turned_centre=None):
+        self.marks, self.scale, self.origin = marks, scale, np.array(origin, float)
+        self.turn = np.eye(2) if turn is None else turn
+        self.centre = np.zeros(2) if centre is None else centre
+        self.turned_centre = np.zeros(2) if turned_centre is None else turned_centre
+
+    def to_picture(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """Points here -> (row, column) points in the picture's own pixels."""
+        points = np.stack([rows, columns]).astype(float) - self.turned_centre[:, None]
+        unturned = self.turn @ points + self.centre[:, None]
+        return unturned / self.scale + self.origin[:, None]
+
+
+def closer_line(picture, line: Line, atoms: list[Atom], height: float, light: bool, name: str) -> Line:
+    """The line of writing read again from the full-size picture when it is small in a big
+    photo (as `closer_look` does for one digit), or when a long number left its digits
+    few pixels: its box and a line's height around it, at a scale that makes the line
+    LINE_PIXELS tall (as far as the picture allows, and no wider than MAX_LINE_SIDE)."""
+    top = min(a.rows[0] for a in atoms)
+    bottom = max(a.rows[1] for a in atoms)
+    left, right = min(a.columns[0] for a in atoms), max(a.columns[1] for a in atoms)
+    scale = line.scale
+    region = (
+        max(0, int((top - height) / scale)),
+        max(0, int((left - height) / scale)),
+        min(picture.shape[0], int((bottom + height) / scale) + 1),
+        min(picture.shape[1], int((right + height) / scale) + 1),
+    )
+    longest = max(region[2] - region[0], region[3] - region[1])
+    closer = min(1.0, LINE_PIXELS / height * scale, MAX_LINE_SIDE / longest)
+    closer = max(closer, min(1.0, WORK_SIDE / longest))  # and never smaller than a first look
+    if closer < CLOSER * scale:
+        return line
+    try:
+        marks = page_marks(picture.grey(closer, region), light, name)
+    except NoInk:  # the ink seen from afar was noise after all
+        return line
+    return Line(marks, closer, origin=(region[0], region[1]))
+
+
+def levelled(line: Line) -> Line:
+    """The line turned level when it slants by more than LEVEL_FROM degrees: the marks'
+    centres, weighted by their ink, fitted with a straight line."""
+    from scipy import ndimage
+
+    labels = line.marks.labels
+    count = int(labels.max())
+    if count < 2 or count > MAX_MARKS:
+        return line
+    index = np.arange(1, count + 1)
+    sizes = ndimage.sum_labels(np.ones_like(labels), labels, index)
+    centres = np.array(ndimage.center_of_mass(line.marks.marked, labels, index))
+    keep = sizes >= 0.2 * sizes.max()
+    if keep.sum() < 2 or np.ptp(centres[keep, 1]) == 0:
+        return line
+    slope = np.polyfit(centres[keep, 1], centres[keep, 0], 1, w=np.sqrt(sizes[keep]))[0]
+    degrees = float(np.degrees(np.arctan(slope)))
+    if abs(degrees) < LEVEL_FROM or abs(degrees) > LEVEL_UP_TO:
+        return line
+    grey = line.marks.grey
+    turned = np.clip(ndimage.rotate(grey, degrees, reshape=True, order=1), 0, 1)
+    angle = np.radians(degrees)
+    back = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
+    return Line(
+        marks_in(turned),
+        line.scale,
+        line.origin,
+        back,
+        (np.array(grey.shape) - 1) / 2,
+        (np.array(turned.shape) - 1) / 2,
+    )
+
+
+def line_atoms(marks) -> tuple[list[Atom], float, int]:
+    """The marks of the line of writing, left to right, wide ones cut where digits may
+    meet; the line's height; and the label of the mark it grew from.
+
+    The line grows from the largest mark clear of the picture's edge (the digit
+    `to_mnist` would read) to the marks beside it, and theirs: each no taller than
+    TALLEST line heights, within GAP line heights of a mark already on the line and
+    level with it. Specks, shadow edges, printed lines and marks elsewhere on the page
+    are no part of it.
+    """
+    from scipy import ndimage
+
+    labels = marks.labels
+    sizes = np.bincount(labels.ravel())[1:]
+    if not len(sizes):
+        return [], 0.0, 0
+    writing = clear_of_border(labels, sizes)
+    if writing.sum() > MAX_MARKS:  # noise: only the largest marks can be digits
+        writing &= sizes >= np.sort(sizes[writing])[-MAX_MARKS]
+    boxes = ndimage.find_objects(labels)
+    anchor = int(np.argmax(np.where(writing, sizes, 0)))
+    line = boxes[anchor][0].stop - boxes[anchor][0].start
+    on_line, frontier = {anchor}, [anchor]
+    while frontier:
+        here = boxes[frontier.pop()]
+        for other in np.flatnonzero(writing):
+            box = boxes[other]
+            height, width = box[0].stop - box[0].start, box[1].stop - box[1].start
+            if other in on_line or height > TALLEST * line or max(height, width) < SPECK * line:
+                continue
+            gap = max(box[1].start - here[1].stop, here[1].start - box[1].stop)
+            level = min(box[0].stop, here[0].stop) - max(box[0].start, here[0].start)
+            if gap <= GAP * line and level >= LEVEL * min(height, here[0].stop - here[0].start):
+                on_line.add(int(other))
+                frontier.append(int(other))
+    heights = np.array([boxes[m][0].stop - boxes[m][0].start for m in on_line])
+    line = float(np.median(heights[heights >= LINE_MARK * line]))
+    atoms = []
+    for mark in sorted(on_line):
+        box = boxes[mark]
+        strokes = np.zeros(labels.shape, bool)
+        strokes[box] = (labels[box] == mark + 1) & marks.marked[box]
+        if strokes.any():
+            wide = box[1].stop - box[1].start > WIDE * line
+            atoms += cut(mark + 1, strokes, box, line) if wide else [atom(mark + 1, strokes)]
+    return sorted(atoms, key=lambda a: a.centre), line, anchor + 1
+
+
+def atom(label: int, strokes: np.ndarray, area: np.ndarray | None = None) -> Atom:
+    rows = np.flatnonzero(strokes.any(axis=1))
+    columns = np.flatnonzero(strokes.any(axis=0))
+    weights = strokes.sum(axis=0)
+    centre = float((np.arange(len(weights)) * weights).sum() / weights.sum())
+    edges = (int(columns[0]), int(columns[-1]) + 1), (int(rows[0]), int(rows[-1]) + 1)
+    return Atom(label, strokes, area, *edges, centre)
+
+
+def cut(label: int, strokes: np.ndarray, box, line: float) -> list[Atom]:
+    """A wide mark cut into slices where two digits may meet: top-to-bottom paths that
+    cross the least ink, each starting from a column where the strokes are thinnest. The
+    reading decides which cuts hold."""
+    from scipy import ndimage
+
+    first, last = box[1].start, box[1].stop
+    profile = ndimage.uniform_filter1d(strokes[box].sum(axis=0).astype(float), 3)
+    margin = int(0.2 * line)
+    inside = np.arange(margin, len(profile) - margin)
+    minima = [c for c in inside if profile[c] <= profile[c - 1] and profile[c] <= profile[c + 1]]
+    count = max(1, int((last - first) / (CUT_EVERY * line)))
+    chosen: list[int] = []
+    for c in sorted(minima, key=lambda c: profile[c]):  # the thinnest first, not too close together
+        if len(chosen) < count and all(abs(c - other) >= margin for other in chosen):
+            chosen.append(c)
+    top, bottom = box[0].start, box[0].stop
+    paths = [np.full(bottom - top, first)]
+    for c in sorted(chosen):
+        path = cut_path(strokes[top:bottom, first:last], c, max(1, int(CUT_BEND * line))) + first
+        paths.append(np.maximum(path, paths[-1]))  # cuts never cross
+    paths.append(np.full(bottom - top, last))
+    columns = np.arange(strokes.shape[1])
+    slices = []
+    for left, right in itertools.pairwise(paths):
+        area = np.zeros_like(strokes)
+        area[top:bottom] = (columns >= left[:, None]) & (columns < right[:, None])
+        area[:top], area[bottom:] = area[top], area[bottom - 1]  # anti-aliased edges above and below
+        part = strokes & area
+        if part.any():
+            slices.append(atom(label, part, area))
+    return slices
+
+
+def cut_path(strokes: np.ndarray, start: int, bend: int) -> np.ndarray:
+    """The column, row by row, of the top-to-bottom path within `bend` columns of `start`
+    that crosses the fewest stroke pixels (moving at most one column per row)."""
+    left, right = max(0, start - bend), min(strokes.shape[1], start + bend + 1)
+    cost = strokes[:, left:right].astype(float) + 0.01 * np.abs(np.arange(left, right) - start)
+    total = cost.copy()
+    for row in range(1, len(total)):
+        above = total[row - 1]
+        best = np.minimum(above, np.minimum(np.r_[np.inf, above[:-1]], np.r_[above[1:], np.inf]))
+        total[row] += best
+    path = np.empty(len(total), int)
+    path[-1] = int(np.argmin(total[-1]))
+    for row in range(len(total) - 2, -1, -1):
+        low, high = max(0, path[row + 1] - 1), min(total.shape[1], path[row + 1] + 2)
+        path[row] = low + int(np.argmin(total[row, low:high]))
+    return path + left
+
+
+def best_reading(marks, atoms: list[Atom], line: float, read: Reader) -> list[list[Atom]]:
+    """The best way to cover the atoms, left to right, with runs of neighbouring atoms,
+    each run one digit: the runs' scores (the network's log-probability of its answer,
+    less NOT_A_DIGIT_COST when the check says it is not a digit) summed, found by
+    dynamic programming over every run of up to MAX_ATOMS atoms."""
+    runs = [
+        (i, j)
+        for i in range(len(atoms))
+        for j in range(i + 1, min(i + MAX_ATOMS, len(atoms)) + 1)
+        if j == i + 1 or one_digit_wide(atoms[i:j], line)
+    ]
+    fields = np.stack(
+        [centred_field(strokes_ink(marks, union(atoms[i:j]))).reshape(INPUT_SIZE) for i, j in runs]
+    )
+    surprise = read(fields)[1]
+    scores = PIECE_BONUS - surprise
+    score = dict(zip(runs, scores, strict=True))
+    best = [0.0] + [-np.inf] * len(atoms)  # best[j]: the best reading of the first j atoms
+    start = [0] * (len(atoms) + 1)
+    for j in range(1, len(atoms) + 1):
+        for i in range(max(0, j - MAX_ATOMS), j):
+            if (i, j) not in score:
+                continue
+            # A piece that begins inside a mark: the cut through its strokes costs too.
+            cut_here = i > 0 and atoms[i - 1].label == atoms[i].label
+            total = best[i] + score[(i, j)] - CUT_COST * cut_here
+            if total > best[j]:
+                best[j], start[j] = total, i
+    groups, j = [], len(atoms)
+    while j:
+        groups.append(atoms[start[j] : j])
+        j = start[j]
+    return groups[::-1]
+
+
+def one_digit_wide(atoms: list[Atom], line: float) -> bool:
+    """Could these atoms be one digit? Together no wider than MAX_WIDTH line heights,
+    and each within MAX_GAP of the others (a 5's bar, not the next digit)."""
+    left, right = atoms[0].columns
+    for other in sorted(atoms[1:], key=lambda a: a.columns[0]):
+        if other.columns[0] - right > MAX_GAP * line:
+            return False
+        left, right = min(left, other.columns[0]), max(right, other.columns[1])
+    return right - left <= MAX_WIDTH * line
+
+
+def union(atoms: list[Atom]) -> np.ndarray:
+    strokes = atoms[0].strokes.copy()
+    for other in atoms[1:]:
+        strokes |= other.strokes
+    return strokes
+
+
+def run_ink(marks, atoms: list[Atom]) -> np.ndarray:
+    """The ink of these atoms' strokes with their anti-aliased edges, but none of a
+    neighbour's: a slice keeps to its own side of its cuts."""
+    ink = strokes_ink(marks, union(atoms))
+    if all(a.area is None for a in atoms):
+        return ink
+    mine = np.zeros(ink.shape, bool)
+    for a in atoms:
+        mine |= grown(a.strokes, 2) if a.area is None else a.area
+    return np.where(mine, ink, 0)
+
+
+def run_field(marks, atoms: list[Atom]) -> np.ndarray:
+    """The 28x28 of these atoms as one digit, flat (784 values)."""
+    return centred_field(run_ink(marks, atoms)).reshape(INPUT_SIZE)
+
+
+def piece(line: Line, group: list[Atom], shape: tuple[int, int]) -> Piece:
+    return Piece(centred_field(run_ink(line.marks, group)), picture_box(line, union(group), shape))
+
+
+def picture_box(line: Line, strokes: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The strokes' box (x, y, width, height) in the picture's own pixels."""
+    rows, columns = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
+    if not len(rows):
+        return (0, 0, shape[1], shape[0])
+    corners = line.to_picture(
+        np.array([rows[0], rows[0], rows[-1] + 1, rows[-1] + 1]),
+        np.array([columns[0], columns[-1] + 1, columns[0], columns[-1] + 1]),
+    )
+    top, left = (max(0, int(v)) for v in corners.min(axis=1))
+    bottom, right = (min(side, int(np.ceil(v))) for v, side in zip(corners.max(axis=1), shape, strict=True))
+    return (left, top, right - left, bottom - top)
