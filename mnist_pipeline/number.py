@@ -31,7 +31,6 @@ from mnist_pipeline.handwriting import (
     first_look,
     marks_in,
     page_marks,
-    strokes_ink,
 )
 from mnist_pipeline.paper import grown
 from mnist_pipeline.picture import ImageError, PictureFile
@@ -48,6 +47,8 @@ GAP = 1.5  # neighbouring digits are at most this many line heights apart
 LEVEL = 0.3  # and their rows overlap by at least this share of the shorter one's height
 WIDE = 0.6  # a mark wider than this many line heights may be digits that touch: cut it
 CUT_EVERY = 0.25  # at most one cut per this many line heights of a wide mark's width
+CUT_MARGIN = 0.2  # a cut is at least this many line heights from a mark's ends
+CUT_APART = 0.2  # and from another cut
 CUT_BEND = 0.25  # a cut wanders at most this many line heights left or right of its start
 MAX_WIDTH = 1.1  # a digit is at most this many line heights wide
 MAX_GAP = 0.15  # the parts of one digit are at most this many line heights apart
@@ -107,14 +108,14 @@ def number_pieces(
         centred_field(closer_look(picture, view, ink, name)),
         picture_box(Line(view.marks, view.scale), ink > 0, picture.shape),
     )
-    atoms, line, anchor = line_atoms(view.marks)
+    atoms, line, anchor = line_atoms(view.marks, cut_wide=False)
     # One digit, as today, unless marks as tall as a digit lie beside the one `to_mnist`
-    # reads, or that one is no digit (two digits that touch, say).
-    beside = {a.label for a in atoms if a.label != anchor and a.rows[1] - a.rows[0] >= BESIDE * line}
-    marks = [[a for a in atoms if a.label == label] for label in sorted(beside)]
-    fields = np.stack([single.field.reshape(INPUT_SIZE)] + [run_field(view.marks, mark) for mark in marks])
+    # reads, or that one is no digit and wide (two digits that touch, say).
+    beside = [a for a in atoms if a.label != anchor and a.rows[1] - a.rows[0] >= BESIDE * line]
+    fields = np.stack([single.field.reshape(INPUT_SIZE)] + [run_field(view.marks, [a]) for a in beside])
     _, surprise, odd = read(fields)
-    if not (surprise[1:] < DIGIT_LIKE).any() and (len(atoms) < 2 or not odd[0]):
+    wide = any(a.columns[1] - a.columns[0] > WIDE * line for a in atoms)
+    if not (surprise[1:] < DIGIT_LIKE).any() and not (wide and odd[0]):
         return [single]
     line_view = closer_line(picture, Line(view.marks, view.scale), atoms, line, view.light, name)
     line_view = levelled(line_view)
@@ -209,7 +210,7 @@ def levelled(line: Line) -> Line:
     )
 
 
-def line_atoms(marks) -> tuple[list[Atom], float, int]:
+def line_atoms(marks, cut_wide: bool = True) -> tuple[list[Atom], float, int]:
     """The marks of the line of writing, left to right, wide ones cut where digits may
     meet; the line's height; and the label of the mark it grew from.
 
@@ -252,7 +253,7 @@ def line_atoms(marks) -> tuple[list[Atom], float, int]:
         strokes = np.zeros(labels.shape, bool)
         strokes[box] = (labels[box] == mark + 1) & marks.marked[box]
         if strokes.any():
-            wide = box[1].stop - box[1].start > WIDE * line
+            wide = cut_wide and box[1].stop - box[1].start > WIDE * line
             atoms += cut(mark + 1, strokes, box, line) if wide else [atom(mark + 1, strokes)]
     return sorted(atoms, key=lambda a: a.centre), line, anchor + 1
 
@@ -274,19 +275,20 @@ def cut(label: int, strokes: np.ndarray, box, line: float) -> list[Atom]:
 
     first, last = box[1].start, box[1].stop
     profile = ndimage.uniform_filter1d(strokes[box].sum(axis=0).astype(float), 3)
-    margin = int(0.2 * line)
+    margin, apart = max(1, int(CUT_MARGIN * line)), int(CUT_APART * line)
     inside = np.arange(margin, len(profile) - margin)
     minima = [c for c in inside if profile[c] <= profile[c - 1] and profile[c] <= profile[c + 1]]
     count = max(1, int((last - first) / (CUT_EVERY * line)))
     chosen: list[int] = []
     for c in sorted(minima, key=lambda c: profile[c]):  # the thinnest first, not too close together
-        if len(chosen) < count and all(abs(c - other) >= margin for other in chosen):
+        if len(chosen) < count and all(abs(c - other) >= apart for other in chosen):
             chosen.append(c)
     top, bottom = box[0].start, box[0].stop
     paths = [np.full(bottom - top, first)]
-    for c in sorted(chosen):
-        path = cut_path(strokes[top:bottom, first:last], c, max(1, int(CUT_BEND * line))) + first
-        paths.append(np.maximum(path, paths[-1]))  # cuts never cross
+    if chosen:
+        found = cut_paths(strokes[top:bottom, first:last], sorted(chosen), max(1, int(CUT_BEND * line)))
+        for path in np.clip(found, 0, last - first) + first:
+            paths.append(np.maximum(path, paths[-1]))  # cuts never cross
     paths.append(np.full(bottom - top, last))
     columns = np.arange(strokes.shape[1])
     slices = []
@@ -300,22 +302,28 @@ def cut(label: int, strokes: np.ndarray, box, line: float) -> list[Atom]:
     return slices
 
 
-def cut_path(strokes: np.ndarray, start: int, bend: int) -> np.ndarray:
-    """The column, row by row, of the top-to-bottom path within `bend` columns of `start`
-    that crosses the fewest stroke pixels (moving at most one column per row)."""
-    left, right = max(0, start - bend), min(strokes.shape[1], start + bend + 1)
-    cost = strokes[:, left:right].astype(float) + 0.01 * np.abs(np.arange(left, right) - start)
-    total = cost.copy()
-    for row in range(1, len(total)):
-        above = total[row - 1]
-        best = np.minimum(above, np.minimum(np.r_[np.inf, above[:-1]], np.r_[above[1:], np.inf]))
-        total[row] += best
-    path = np.empty(len(total), int)
-    path[-1] = int(np.argmin(total[-1]))
-    for row in range(len(total) - 2, -1, -1):
-        low, high = max(0, path[row + 1] - 1), min(total.shape[1], path[row + 1] + 2)
-        path[row] = low + int(np.argmin(total[row, low:high]))
-    return path + left
+def cut_paths(strokes: np.ndarray, starts: list[int], bend: int) -> np.ndarray:
+    """For each start column, the column, row by row, of the top-to-bottom path within
+    `bend` columns of it that crosses the fewest stroke pixels (moving at most one
+    column per row): (starts, rows), all found at once."""
+    offsets = np.arange(-bend, bend + 1)
+    padded = np.pad(strokes, ((0, 0), (bend, bend)), constant_values=True)  # off the mark: avoid
+    cost = padded[:, np.array(starts)[:, None] + offsets + bend].astype(float)  # rows, starts, offsets
+    cost += 0.01 * np.abs(offsets)  # straight down, when it costs nothing more
+    came = np.zeros(cost.shape, np.int8)  # the step (-1, 0, 1) each row's best path came by
+    total = cost[0].copy()
+    options = np.full((3, *total.shape), np.inf)
+    for row in range(1, len(cost)):
+        options[0, :, 1:], options[1], options[2, :, :-1] = total[:, :-1], total, total[:, 1:]
+        step = options.argmin(axis=0)
+        total = np.take_along_axis(options, step[None], axis=0)[0] + cost[row]
+        came[row] = step - 1
+    paths = np.empty((len(starts), len(cost)), int)
+    paths[:, -1] = total.argmin(axis=1)
+    every = np.arange(len(starts))
+    for row in range(len(cost) - 1, 0, -1):
+        paths[:, row - 1] = paths[:, row] + came[row, every, paths[:, row]]
+    return paths - bend + np.array(starts)[:, None]
 
 
 def best_reading(marks, atoms: list[Atom], line: float, read: Reader) -> list[list[Atom]]:
@@ -329,11 +337,8 @@ def best_reading(marks, atoms: list[Atom], line: float, read: Reader) -> list[li
         for j in range(i + 1, min(i + MAX_ATOMS, len(atoms)) + 1)
         if j == i + 1 or one_digit_wide(atoms[i:j], line)
     ]
-    fields = np.stack(
-        [centred_field(strokes_ink(marks, union(atoms[i:j]))).reshape(INPUT_SIZE) for i, j in runs]
-    )
-    surprise = read(fields)[1]
-    scores = PIECE_BONUS - surprise
+    fields = np.stack([run_field(marks, atoms[i:j]) for i, j in runs])
+    scores = PIECE_BONUS - read(fields)[1]
     score = dict(zip(runs, scores, strict=True))
     best = [0.0] + [-np.inf] * len(atoms)  # best[j]: the best reading of the first j atoms
     start = [0] * (len(atoms) + 1)
@@ -373,13 +378,19 @@ def union(atoms: list[Atom]) -> np.ndarray:
 
 def run_ink(marks, atoms: list[Atom]) -> np.ndarray:
     """The ink of these atoms' strokes with their anti-aliased edges, but none of a
-    neighbour's: a slice keeps to its own side of its cuts."""
-    ink = strokes_ink(marks, union(atoms))
+    neighbour's (a slice keeps to its own side of its cuts), in a window around them."""
+    top, bottom = min(a.rows[0] for a in atoms), max(a.rows[1] for a in atoms)
+    left, right = min(a.columns[0] for a in atoms), max(a.columns[1] for a in atoms)
+    window = (slice(max(0, top - 3), bottom + 3), slice(max(0, left - 3), right + 3))
+    strokes = atoms[0].strokes[window].copy()
+    for other in atoms[1:]:
+        strokes |= other.strokes[window]
+    ink = np.where(grown(strokes, 2), marks.grey[window], 0)
     if all(a.area is None for a in atoms):
         return ink
     mine = np.zeros(ink.shape, bool)
     for a in atoms:
-        mine |= grown(a.strokes, 2) if a.area is None else a.area
+        mine |= grown(a.strokes[window], 2) if a.area is None else a.area[window]
     return np.where(mine, ink, 0)
 
 
