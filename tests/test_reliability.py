@@ -34,7 +34,7 @@ TRAIN_ARGS = ("--epochs", "1", "--quiet")
 
 
 def train_into(output, data, *extra: str):
-    train_one_epoch(data, output, *extra)
+    train_one_epoch(data, output, *extra, check=True)
     return {name: (output / name).read_bytes() for name in OUTPUTS}
 
 
