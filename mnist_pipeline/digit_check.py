@@ -41,6 +41,10 @@ TURNED_AWAY = 0.015
 # Without digit_check.npz: "not a digit" when the top probability is below this. For
 # 2,000 training digits drawn as the page sends them, it turned away 1.4% (model of seed 42).
 FALLBACK_MIN_PROBABILITY = 0.6
+# `Check.surprise` of a picture at the learned check's threshold is about this; the
+# fallback's surprise is scaled to put its own threshold there too, so that the number
+# reader weighs pieces alike with or without digit_check.npz.
+THRESHOLD_SURPRISE = 10.0
 # Three detectors: their sum is steadier than any one (each alone varied from fit to fit).
 DETECTORS = ("as drawn", "thicker or thinner", "as drawn, other examples")
 EXAMPLES = 30_000  # generated non-digits, and as many training digits, per detector
@@ -118,7 +122,8 @@ class TopProbability(Check):
         return 1 - probabilities.max(axis=1)
 
     def surprise(self, pixels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-        return -np.log(np.maximum(probabilities.max(axis=1), 1e-30))
+        nats = -np.log(np.maximum(probabilities.max(axis=1), 1e-30))
+        return nats * THRESHOLD_SURPRISE / -np.log(FALLBACK_MIN_PROBABILITY)
 
 
 def load_digit_check(model_file: Path) -> Check:

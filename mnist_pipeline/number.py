@@ -68,6 +68,9 @@ Reader = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 class TooManyPieces(ImageError):
     """More than MAX_PIECES digits or marks in one picture."""
 
+    def __init__(self, name: str):
+        super().__init__(f"{name}: more than {MAX_PIECES} digits or marks; crop it to one number")
+
 
 @dataclass
 class Piece:
@@ -110,8 +113,16 @@ def number_pieces(
     )
     atoms, line, anchor = line_atoms(view.marks, cut_wide=False)
     # One digit, as today, unless marks as tall as a digit lie beside the one `to_mnist`
-    # reads, or that one is no digit and wide (two digits that touch, say).
-    beside = [a for a in atoms if a.label != anchor and a.rows[1] - a.rows[0] >= BESIDE * line]
+    # reads, or that one is no digit and wide (two digits that touch, say). A mark centred
+    # above or below it is part of it (a 5's bar, a stroke broken in two), not beside it.
+    left, right = next((a.columns for a in atoms if a.label == anchor), (0, 0))
+    beside = [
+        a
+        for a in atoms
+        if a.label != anchor and a.rows[1] - a.rows[0] >= BESIDE * line and not left <= a.centre < right
+    ]
+    if len(beside) >= MAX_PIECES:  # a page of writing: refuse before reading any of it
+        raise TooManyPieces(name)
     fields = np.stack([single.field.reshape(INPUT_SIZE)] + [run_field(view.marks, [a]) for a in beside])
     _, surprise, odd = read(fields)
     wide = any(a.columns[1] - a.columns[0] > WIDE * line for a in atoms)
@@ -122,7 +133,7 @@ def number_pieces(
     atoms, line, _ = line_atoms(line_view.marks)
     groups = best_reading(line_view.marks, atoms, line, read) if len(atoms) > 1 else [atoms]
     if len(groups) > MAX_PIECES:
-        raise TooManyPieces(f"{name}: more than {MAX_PIECES} digits or marks; crop it to one number")
+        raise TooManyPieces(name)
     pieces = [piece(line_view, group, picture.shape) for group in groups]
     if (
         len(pieces) < 2
