@@ -17,13 +17,9 @@ import numpy as np
 
 from mnist_pipeline.digit_check import Check, TopProbability
 from mnist_pipeline.files import atomic_path
-from mnist_pipeline.number import Piece, read_pieces
+from mnist_pipeline.number import NOT_A_PIECE, Piece, read_pieces
 from mnist_pipeline.picture import IMAGE_SUFFIXES, ImageError
 from mnist_pipeline.saved_model import LayerOutputs
-
-# A piece of a number is "?" only when the check finds it this surprising (`Check.surprise`:
-# about 0.5% of MNIST test digits are): one digit of a number turned away loses the number.
-PIECE_SURPRISE = 18.0
 
 
 class DigitReader:
@@ -92,7 +88,7 @@ def number_answer(reader: DigitReader, pieces: list[Piece], extra=None) -> dict:
     probabilities = outputs[-1]
     surprise, odd = reader.judge(fields, probabilities)
     if len(pieces) > 1:  # in a number, only a piece clearly no digit is "?"
-        odd = surprise > PIECE_SURPRISE
+        odd = surprise > NOT_A_PIECE
     digits = []
     for i, (piece, row, not_a_digit) in enumerate(zip(pieces, probabilities, odd, strict=True)):
         digit = answer(row, bool(not_a_digit)) | {"box": list(piece.box)}

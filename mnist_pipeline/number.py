@@ -40,6 +40,9 @@ MAX_MARKS = 200  # marks looked at, at most (a picture of noise has thousands)
 MAX_ATOMS = 4  # a digit is made of at most this many neighbouring atoms
 BESIDE = 0.5  # marks at least this share of the line's height beside a digit make a number,
 DIGIT_LIKE = 10.0  # when they look like digits too (less surprise than this, `Check.surprise`)
+# A piece of a number is "?" only when the check finds it this surprising (about 0.5% of
+# MNIST test digits are): one digit of a number turned away loses the number.
+NOT_A_PIECE = 18.0
 SPECK = 0.3  # a mark whose longer side is under this share of the line's height is a speck
 LINE_MARK = 0.5  # marks on the line at least this share of the first one's height set its height
 TALLEST = 1.6  # a mark taller than this many line heights is not writing on the line
@@ -54,10 +57,10 @@ MAX_WIDTH = 1.1  # a digit is at most this many line heights wide
 MAX_GAP = 0.15  # the parts of one digit are at most this many line heights apart
 CUT_COST = 2.0  # what cutting through a mark costs a reading (digits seldom touch)
 PIECE_BONUS = 1.0  # each piece lowers a reading's cost by this (else fewer pieces cost less)
-LEVEL_FROM, LEVEL_UP_TO = 2.0, 30.0
+LEVEL_FROM, LEVEL_UP_TO = 2.0, 30.0  # a line slanting between these (degrees) is turned level
 # A number's line is read again, closer, when that makes it CLOSER times larger: at a
 # scale that makes it LINE_PIXELS tall, its longer side at most MAX_LINE_SIDE pixels.
-CLOSER, LINE_PIXELS, MAX_LINE_SIDE = 1.25, 96, 2048  # a line slanting between these (degrees) is turned level
+CLOSER, LINE_PIXELS, MAX_LINE_SIDE = 1.25, 96, 2048
 
 # Reads a batch of 28x28s (n, 784): the network's probabilities (n, 10), how unlike a
 # digit the not-a-digit check finds each one (n,) (`Check.surprise`), and which it calls
@@ -126,19 +129,21 @@ def number_pieces(
     fields = np.stack([single.field.reshape(INPUT_SIZE)] + [run_field(view.marks, [a]) for a in beside])
     _, surprise, odd = read(fields)
     wide = any(a.columns[1] - a.columns[0] > WIDE * line for a in atoms)
-    if not (surprise[1:] < DIGIT_LIKE).any() and not (wide and odd[0]):
+    only_wide = not (surprise[1:] < DIGIT_LIKE).any()  # no digit beside: digits that touch?
+    if only_wide and not (wide and odd[0]):
         return [single]
     line_view = closer_line(picture, Line(view.marks, view.scale), atoms, line, view.light, name)
     line_view = levelled(line_view)
     atoms, line, _ = line_atoms(line_view.marks)
     groups = best_reading(line_view.marks, atoms, line, read) if len(atoms) > 1 else [atoms]
-    if len(groups) > MAX_PIECES:
-        raise TooManyPieces(name)
     pieces = [piece(line_view, group, picture.shape) for group in groups]
-    if (
-        len(pieces) < 2
-        or (read(np.stack([p.field.reshape(INPUT_SIZE) for p in pieces]))[1] < DIGIT_LIKE).sum() < 2
-    ):
+    surprise = read(np.stack([p.field.reshape(INPUT_SIZE) for p in pieces]))[1]
+    digit_like = (surprise < DIGIT_LIKE).sum()
+    if len(pieces) > MAX_PIECES and 2 * digit_like >= len(pieces):
+        raise TooManyPieces(name)
+    if len(pieces) > MAX_PIECES or digit_like < 2:  # a scribble cut into many pieces is one mark
+        return [single]
+    if only_wide and (surprise > NOT_A_PIECE).any():  # a letter or a scribble cut up
         return [single]
     return pieces
 
@@ -243,13 +248,14 @@ def line_atoms(marks, cut_wide: bool = True) -> tuple[list[Atom], float, int]:
     boxes = ndimage.find_objects(labels)
     anchor = int(np.argmax(np.where(writing, sizes, 0)))
     line = boxes[anchor][0].stop - boxes[anchor][0].start
+    speck = SPECK * max(line, boxes[anchor][1].stop - boxes[anchor][1].start)  # beside a dash too
     on_line, frontier = {anchor}, [anchor]
     while frontier:
         here = boxes[frontier.pop()]
         for other in np.flatnonzero(writing):
             box = boxes[other]
             height, width = box[0].stop - box[0].start, box[1].stop - box[1].start
-            if other in on_line or height > TALLEST * line or max(height, width) < SPECK * line:
+            if other in on_line or height > TALLEST * line or max(height, width) < speck:
                 continue
             gap = max(box[1].start - here[1].stop, here[1].start - box[1].stop)
             level = min(box[0].stop, here[0].stop) - max(box[0].start, here[0].start)
