@@ -43,7 +43,7 @@ DIGIT_LIKE = 10.0  # when they look like digits too (less surprise than this, `C
 # A piece of a number is "?" only when the check finds it this surprising (about 0.5% of
 # MNIST test digits are): one digit of a number turned away loses the number.
 NOT_A_PIECE = 18.0
-SPECK = 0.3  # a mark whose longer side is under this share of the line's height is a speck
+SPECK = 0.3  # a mark whose longer side is under this share of the first mark's longer side is a speck
 LINE_MARK = 0.5  # marks on the line at least this share of the first one's height set its height
 TALLEST = 1.6  # a mark taller than this many line heights is not writing on the line
 GAP = 1.5  # neighbouring digits are at most this many line heights apart
