@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from written_numbers import SPACINGS, STYLES, number_set  # noqa: E402
 
-from mnist_pipeline.classify import DigitReader, classify_images  # noqa: E402
+from mnist_pipeline.classify import DigitReader, classify_images, number_answer  # noqa: E402
 from mnist_pipeline.data import INPUT_SIZE, load_mnist  # noqa: E402
 from mnist_pipeline.digit_check import load_digit_check  # noqa: E402
 from mnist_pipeline.number import read_pieces  # noqa: E402
@@ -88,7 +88,7 @@ def speed(model, check, mnist, folder: Path, repeats: int) -> None:
         for _ in range(repeats):
             started = time.perf_counter()
             pieces = read_pieces(path, reader)
-            reader(np.stack([p.field.reshape(INPUT_SIZE) for p in pieces]))
+            number_answer(pieces)
             times.append(time.perf_counter() - started)
         size = Image.open(path).size
         print(f"{name} ({size[0]}x{size[1]}, {len(pieces)} pieces): median {np.median(times) * 1000:.1f} ms")

@@ -71,7 +71,7 @@ def classify_images(
         except ImageError as error:
             results.append({"file": str(path), "error": str(error)})
             continue
-        result = {"file": str(path)} | number_answer(reader, pieces)
+        result = {"file": str(path)} | number_answer(pieces)
         if save_dir is not None:
             saved = save_preprocessed(pieces, save_dir, path, taken)
             result["preprocessed"] = str(saved[0]) if len(saved) == 1 else [str(s) for s in saved]
@@ -79,22 +79,18 @@ def classify_images(
     return results
 
 
-def number_answer(reader: DigitReader, pieces: list[Piece], extra=None) -> dict:
+def number_answer(pieces: list[Piece], extra=None) -> dict:
     """The answer for a picture's pieces: one digit's fields as always, plus `number` and
     `digits` (left to right, each with its probability, top 3 and box); with several
-    pieces the top-level `digit` is None. `extra(i, outputs)` adds fields to each digit."""
-    fields = np.stack([piece.field.reshape(-1) for piece in pieces])
-    outputs = reader.outputs(fields)
-    probabilities = outputs[-1]
-    surprise, odd = reader.judge(fields, probabilities)
-    if len(pieces) > 1:  # in a number, only a piece clearly no digit is "?"
-        odd = surprise > NOT_A_PIECE
-    digits = []
-    for i, (piece, row, not_a_digit) in enumerate(zip(pieces, probabilities, odd, strict=True)):
-        digit = answer(row, bool(not_a_digit)) | {"box": list(piece.box)}
-        digits.append(digit | (extra(i, outputs) if extra else {}))
+    pieces the top-level `digit` is None. `extra(i)` adds fields to each digit."""
+    # One piece answers as the check says; in a number, only a piece clearly no digit is "?".
+    odd = [p.odd if len(pieces) == 1 else p.surprise > NOT_A_PIECE for p in pieces]
+    digits = [
+        answer(piece.probabilities, not_a_digit) | {"box": list(piece.box)} | (extra(i) if extra else {})
+        for i, (piece, not_a_digit) in enumerate(zip(pieces, odd, strict=True))
+    ]
     text = "".join("?" if d["not_a_digit"] else str(d["digit"]) for d in digits)
-    number = None if odd.all() else text
+    number = None if all(odd) else text
     if len(pieces) == 1:
         top = {k: v for k, v in digits[0].items() if k != "box"}
     else:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_pipeline.data import INPUT_SIZE
+from mnist_pipeline.digit_check import THRESHOLD_SURPRISE
 from mnist_pipeline.handwriting import (
     WORK_SIDE,
     GreyArray,
@@ -38,8 +39,9 @@ from mnist_pipeline.picture import ImageError, PictureFile
 MAX_PIECES = 20  # digits read in one picture at most; more is an error, not a long wait
 MAX_MARKS = 200  # marks looked at, at most (a picture of noise has thousands)
 MAX_ATOMS = 4  # a digit is made of at most this many neighbouring atoms
-BESIDE = 0.5  # marks at least this share of the line's height beside a digit make a number,
-DIGIT_LIKE = 10.0  # when they look like digits too (less surprise than this, `Check.surprise`)
+# Marks at least this share of the line's height beside a digit make a number, when they
+# look like digits too: less surprising than a picture at the check's threshold.
+BESIDE = 0.5
 # A piece of a number is "?" only when the check finds it this surprising (about 0.5% of
 # MNIST test digits are): one digit of a number turned away loses the number.
 NOT_A_PIECE = 18.0
@@ -77,10 +79,14 @@ class TooManyPieces(ImageError):
 
 @dataclass
 class Piece:
-    """One digit (or non-digit) of a number: its 28x28 and where it is in the picture."""
+    """One digit (or non-digit) of a number: its 28x28, where it is in the picture, and
+    how the reader read it (so that the answer needs no second reading)."""
 
     field: np.ndarray  # 28x28 float32 in [0, 1], as `to_mnist` makes it
     box: tuple[int, int, int, int]  # x, y, width, height in the picture's pixels
+    probabilities: np.ndarray  # the network's 10
+    surprise: float  # how unlike a digit the check finds it (`Check.surprise`)
+    odd: bool  # the check's own answer: not a digit
 
 
 @dataclass
@@ -110,10 +116,8 @@ def number_pieces(
         picture = GreyArray(picture)
     view = first_look(picture, name)
     ink = digit_ink(view.marks)
-    single = Piece(
-        centred_field(closer_look(picture, view, ink, name)),
-        picture_box(Line(view.marks, view.scale), ink > 0, picture.shape),
-    )
+    field = centred_field(closer_look(picture, view, ink, name))
+    box = picture_box(Line(view.marks, view.scale), ink > 0, picture.shape)
     atoms, line, anchor = line_atoms(view.marks, cut_wide=False)
     # One digit, as today, unless marks as tall as a digit lie beside the one `to_mnist`
     # reads, or that one is no digit and wide (two digits that touch, say). A mark centred
@@ -126,26 +130,31 @@ def number_pieces(
     ]
     if len(beside) >= MAX_PIECES:  # a page of writing: refuse before reading any of it
         raise TooManyPieces(name)
-    fields = np.stack([single.field.reshape(INPUT_SIZE)] + [run_field(view.marks, [a]) for a in beside])
-    _, surprise, odd = read(fields)
+    fields = np.stack([field.reshape(INPUT_SIZE)] + [run_field(view.marks, [a]) for a in beside])
+    probabilities, surprise, odd = read(fields)
+    single = Piece(field, box, probabilities[0], float(surprise[0]), bool(odd[0]))
     wide = any(a.columns[1] - a.columns[0] > WIDE * line for a in atoms)
-    only_wide = not (surprise[1:] < DIGIT_LIKE).any()  # no digit beside: digits that touch?
-    if only_wide and not (wide and odd[0]):
+    only_wide = not (surprise[1:] < THRESHOLD_SURPRISE).any()  # no digit beside: digits that touch?
+    if only_wide and not (wide and single.odd):
         return [single]
     line_view = closer_line(picture, Line(view.marks, view.scale), atoms, line, view.light, name)
     line_view = levelled(line_view)
     atoms, line, _ = line_atoms(line_view.marks)
     groups = best_reading(line_view.marks, atoms, line, read) if len(atoms) > 1 else [atoms]
-    pieces = [piece(line_view, group, picture.shape) for group in groups]
-    surprise = read(np.stack([p.field.reshape(INPUT_SIZE) for p in pieces]))[1]
-    digit_like = (surprise < DIGIT_LIKE).sum()
-    if len(pieces) > MAX_PIECES and 2 * digit_like >= len(pieces):
+    fields = np.stack([run_field(line_view.marks, group) for group in groups])
+    probabilities, surprise, odd = read(fields)
+    digit_like = surprise < THRESHOLD_SURPRISE
+    if len(groups) > MAX_PIECES and 2 * digit_like.sum() >= len(groups):  # a page of writing
         raise TooManyPieces(name)
-    if len(pieces) > MAX_PIECES or digit_like < 2:  # a scribble cut into many pieces is one mark
+    # One mark after all: a scribble cut into many pieces, or a letter cut up because it is
+    # wide (all pieces slices of one mark, one of them clearly no digit).
+    cut_up = len({a.label for a in atoms}) == 1 and (surprise > NOT_A_PIECE).any()
+    if len(groups) > MAX_PIECES or digit_like.sum() < 2 or cut_up:
         return [single]
-    if only_wide and (surprise > NOT_A_PIECE).any():  # a letter or a scribble cut up
-        return [single]
-    return pieces
+    return [
+        Piece(f.reshape(field.shape), picture_box(line_view, union(g), picture.shape), p, float(s), bool(o))
+        for f, g, p, s, o in zip(fields, groups, probabilities, surprise, odd, strict=True)
+    ]
 
 
 class Line:
@@ -414,10 +423,6 @@ def run_ink(marks, atoms: list[Atom]) -> np.ndarray:
 def run_field(marks, atoms: list[Atom]) -> np.ndarray:
     """The 28x28 of these atoms as one digit, flat (784 values)."""
     return centred_field(run_ink(marks, atoms)).reshape(INPUT_SIZE)
-
-
-def piece(line: Line, group: list[Atom], shape: tuple[int, int]) -> Piece:
-    return Piece(centred_field(run_ink(line.marks, group)), picture_box(line, union(group), shape))
 
 
 def picture_box(line: Line, strokes: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int]:

@@ -70,10 +70,12 @@ def predict(reader: DigitReader, image: bytes) -> dict:
     except ImageError as error:
         raise RequestError(400, str(error)) from None
 
-    def seen(i: int, outputs: list[np.ndarray]) -> dict:
+    outputs = reader.outputs(np.stack([piece.field.reshape(-1) for piece in pieces]))  # activations
+
+    def seen(i: int) -> dict:
         png = digit_png(pieces[i].field)
         return {
-            "probabilities": [float(p) for p in outputs[-1][i]],
+            "probabilities": [float(p) for p in pieces[i].probabilities],
             "preprocessed": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
             "activations": [
                 {"layer": name, "values": [round(float(v), 5) for v in output[i]]}
@@ -81,7 +83,7 @@ def predict(reader: DigitReader, image: bytes) -> dict:
             ],
         }
 
-    result = number_answer(reader, pieces, seen)
+    result = number_answer(pieces, seen)
     one = result["digits"][0] if len(pieces) == 1 else {}  # several: see each of `digits`
     return result | {key: one.get(key) for key in ("probabilities", "preprocessed", "activations")}
 
