@@ -9,7 +9,10 @@ way `--image`, the page and the API use it. Prints:
   accuracy on the digits it still answers;
 - the share of each non-digit category it calls "not a digit", for both generated sets
   of tests/not_digits.py: the hand-drawn set, and the set made differently (a font's
-  letters and symbols, other curves), which was never used to choose the check;
+  letters and symbols, other curves), which was never used to choose the check. Each
+  set twice: its 28x28s (the check alone), and its pictures read as `--image`, the page
+  and the API read them (the number reader may see several marks; only the answer
+  "not a digit" counts, not a number with a "?" in it);
 - the check's time per picture (median of single calls).
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import io
 import os
 import platform
 import sys
@@ -29,8 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from not_digits import CATEGORIES, as_page_drawing, drawn_set, preprocessed_set, typed_set  # noqa: E402
 
+from mnist_pipeline.classify import DigitReader, number_answer  # noqa: E402
 from mnist_pipeline.data import INPUT_SIZE, load_mnist  # noqa: E402
 from mnist_pipeline.digit_check import load_digit_check  # noqa: E402
+from mnist_pipeline.handwriting import NoInk  # noqa: E402
+from mnist_pipeline.number import TooManyPieces, read_pieces  # noqa: E402
 from mnist_pipeline.saved_model import load_classifier  # noqa: E402
 
 
@@ -64,12 +71,16 @@ def main() -> None:
     )
     print("| non-digits (half drawings, half photos) | all | " + " | ".join(CATEGORIES) + " |")
     print("| --- | --- | " + " | ".join("---" for _ in CATEGORIES) + " |")
+    reader = DigitReader(model, check)
     for name, make in (("hand-drawn set", drawn_set), ("set made differently", typed_set)):
         images, categories, blanks = preprocessed_set(make, args.not_digits, args.seed)
         caught = check.not_digits(images, predict(images))
         cells = [f"{caught[categories == c].mean():.2f}" for c in CATEGORIES]
         blank = f" ({blanks} blank, not counted)" if blanks else ""
-        print(f"| {name}, {len(images)}{blank} | {caught.mean():.3f} | {' | '.join(cells)} |")
+        print(f"| {name}, {len(images)}{blank}, 28x28s | {caught.mean():.3f} | {' | '.join(cells)} |")
+        caught, categories = read_as_image(make(args.not_digits, args.seed), reader)
+        cells = [f"{caught[categories == c].mean():.2f}" for c in CATEGORIES]
+        print(f"| {name}, {len(caught)}, as `--image` reads | {caught.mean():.3f} | {' | '.join(cells)} |")
 
     one, times = drawn[:1], []
     for _ in range(1000):
@@ -79,6 +90,23 @@ def main() -> None:
     print(f"\nCheck per picture, median of 1000 single calls: {np.median(times) * 1e6:.0f} µs")
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     print(f"\n{datetime.date.today()}, {machine}")
+
+
+def read_as_image(pictures: list, reader: DigitReader) -> tuple[np.ndarray, np.ndarray]:
+    """Which pictures `--image` answers "not a digit" (blank ones left out), and their
+    categories. A refusal (more than 20 marks) is not "not a digit"."""
+    caught, categories = [], []
+    for category, _, picture in pictures:
+        png = io.BytesIO()
+        picture.save(png, format="PNG")
+        try:
+            caught.append(number_answer(read_pieces(png.getvalue(), reader))["number"] is None)
+        except NoInk:
+            continue
+        except TooManyPieces:
+            caught.append(False)
+        categories.append(category)
+    return np.array(caught), np.array(categories)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from conftest import make_photo
 from PIL import Image, ImageDraw, ImageFont
 
 PAD = 280
+PHOTO_SIDE = 56  # a drawing is photographed from this size (a digit photo, from 28)
 CATEGORIES = ("letters", "symbols", "scribbles", "two digits")
 Strokes = list[list[tuple[float, float]]]  # each stroke a polyline in the unit square (x right, y down)
 
@@ -204,8 +205,11 @@ def two_digits(rng: np.random.Generator) -> Image.Image:
 
 
 def as_photo(drawing: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """The drawing written on paper and photographed (`conftest.make_photo`)."""
-    return make_photo(255 - np.asarray(drawing.convert("L")), rng)
+    """The drawing written on paper and photographed (`conftest.make_photo`), from PHOTO_SIDE
+    pixels: the photo is 5-15 times that (made from the 280x280 drawing, it was up to
+    16,000 pixels a side and took seconds to make)."""
+    small = drawing.convert("L").resize((PHOTO_SIDE, PHOTO_SIDE), Image.Resampling.BOX)
+    return make_photo(255 - np.asarray(small), rng)
 
 
 def made_set(count: int, seed: int, make) -> list[tuple[str, str, Image.Image]]:

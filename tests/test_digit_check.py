@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import make_split, run_script
 from fastapi.testclient import TestClient
-from not_digits import drawn_set
+from not_digits import draw, symbol
 from PIL import Image
 
 from mnist_pipeline.classify import answer, answer_line
@@ -32,7 +32,7 @@ from mnist_pipeline.serve import create_app
 @pytest.fixture
 def star(tmp_path) -> Path:
     """A hand-drawn star, as the page would send it."""
-    picture = next(p for _, what, p in drawn_set(40, seed=5) if what == "star")
+    picture = draw(symbol("star"), np.random.default_rng(5))
     path = tmp_path / "star.png"
     picture.save(path)
     return path
