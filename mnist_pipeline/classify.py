@@ -42,7 +42,7 @@ class DigitReader:
         """How surprising each 28x28 is, and which are not digits (none without a check)."""
         if self.check is None:
             return TopProbability().surprise(fields, probabilities), np.zeros(len(fields), bool)
-        return self.check.surprise(fields, probabilities), self.check.not_digits(fields, probabilities)
+        return self.check.judge(fields, probabilities)
 
 
 def image_files(paths: list[Path]) -> list[Path]:

@@ -73,6 +73,10 @@ class Check:
         several for a non-digit, so that the costs of pieces add up (`number`)."""
         raise NotImplementedError
 
+    def judge(self, pixels: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`surprise` and `not_digits` at once (the learned check scores each picture once)."""
+        return self.surprise(pixels, probabilities), self.not_digits(pixels, probabilities)
+
 
 class DigitCheck(Check):
     """The fitted check: each detector's weights, ranks of unseen training digits, a threshold."""
@@ -88,9 +92,14 @@ class DigitCheck(Check):
         return self.ranks(pixels, probabilities).sum(axis=0)
 
     def surprise(self, pixels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-        """-log of the share of unseen training digits at least as odd, per detector, summed."""
-        share = 1 - self.ranks(pixels, probabilities) + 1 / len(self.references[0])
-        return -np.log(share).sum(axis=0)
+        return self.judge(pixels, probabilities)[0]
+
+    def judge(self, pixels: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Surprise: -log of the share of unseen training digits at least as odd, per
+        detector, summed; not a digit: the ranks' sum above the threshold."""
+        ranks = self.ranks(pixels, probabilities)
+        share = 1 - ranks + 1 / len(self.references[0])
+        return -np.log(share).sum(axis=0), ranks.sum(axis=0) > self.threshold
 
     def ranks(self, pixels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
         """(detectors, n): each detector's score as the share of unseen training digits below it."""
