@@ -140,9 +140,7 @@ def number_pieces(
     line_view = closer_line(picture, Line(view.marks, view.scale), atoms, line, view.light, name)
     line_view = levelled(line_view)
     atoms, line, _ = line_atoms(line_view.marks)
-    groups = best_reading(line_view.marks, atoms, line, read) if len(atoms) > 1 else [atoms]
-    fields = np.stack([run_field(line_view.marks, group) for group in groups])
-    probabilities, surprise, odd = read(fields)
+    groups, (fields, probabilities, surprise, odd) = best_reading(line_view.marks, atoms, line, read)
     digit_like = surprise < THRESHOLD_SURPRISE
     if len(groups) > MAX_PIECES and 2 * digit_like.sum() >= len(groups):  # a page of writing
         raise TooManyPieces(name)
@@ -352,11 +350,12 @@ def cut_paths(strokes: np.ndarray, starts: list[int], bend: int) -> np.ndarray:
     return paths - bend + np.array(starts)[:, None]
 
 
-def best_reading(marks, atoms: list[Atom], line: float, read: Reader) -> list[list[Atom]]:
+def best_reading(marks, atoms: list[Atom], line: float, read: Reader) -> tuple[list[list[Atom]], tuple]:
     """The best way to cover the atoms, left to right, with runs of neighbouring atoms,
-    each run one digit: the runs' scores (the network's log-probability of its answer,
-    less NOT_A_DIGIT_COST when the check says it is not a digit) summed, found by
-    dynamic programming over every run of up to MAX_ATOMS atoms."""
+    each run one digit, and the chosen runs' 28x28s and readings (fields, probabilities,
+    surprise, not a digit). A run scores PIECE_BONUS less its surprise (how unlike a
+    digit the check finds it); the best sum, less CUT_COST for each cut through a mark,
+    is found by dynamic programming over every run of up to MAX_ATOMS atoms."""
     runs = [
         (i, j)
         for i in range(len(atoms))
@@ -364,8 +363,8 @@ def best_reading(marks, atoms: list[Atom], line: float, read: Reader) -> list[li
         if j == i + 1 or one_digit_wide(atoms[i:j], line)
     ]
     fields = np.stack([run_field(marks, atoms[i:j]) for i, j in runs])
-    scores = PIECE_BONUS - read(fields)[1]
-    score = dict(zip(runs, scores, strict=True))
+    reading = read(fields)
+    score = dict(zip(runs, PIECE_BONUS - reading[1], strict=True))
     best = [0.0] + [-np.inf] * len(atoms)  # best[j]: the best reading of the first j atoms
     start = [0] * (len(atoms) + 1)
     for j in range(1, len(atoms) + 1):
@@ -377,11 +376,13 @@ def best_reading(marks, atoms: list[Atom], line: float, read: Reader) -> list[li
             total = best[i] + score[(i, j)] - CUT_COST * cut_here
             if total > best[j]:
                 best[j], start[j] = total, i
-    groups, j = [], len(atoms)
+    chosen, j = [], len(atoms)
     while j:
-        groups.append(atoms[start[j] : j])
+        chosen.append((start[j], j))
         j = start[j]
-    return groups[::-1]
+    chosen.reverse()
+    rows = [runs.index(run) for run in chosen]
+    return [atoms[i:j] for i, j in chosen], (fields[rows], *(r[rows] for r in reading))
 
 
 def one_digit_wide(atoms: list[Atom], line: float) -> bool:
