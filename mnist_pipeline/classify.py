@@ -33,10 +33,11 @@ class DigitReader:
     def outputs(self, fields: np.ndarray) -> list[np.ndarray]:
         return self.layers(fields.astype(np.float32))
 
-    def __call__(self, fields: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(n, 784) 28x28s -> probabilities (n, 10), surprise (n,), not a digit (n,)."""
-        probabilities = self.outputs(fields)[-1]
-        return probabilities, *self.judge(fields, probabilities)
+    def __call__(self, fields: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """(n, 784) 28x28s -> every layer's output (the last: probabilities (n, 10)),
+        surprise (n,), not a digit (n,)."""
+        outputs = self.outputs(fields)
+        return outputs, *self.judge(fields, outputs[-1])
 
     def judge(self, fields: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """How surprising each 28x28 is, and which are not digits (none without a check)."""

@@ -64,10 +64,10 @@ LEVEL_FROM, LEVEL_UP_TO = 2.0, 30.0  # a line slanting between these (degrees) i
 # scale that makes it LINE_PIXELS tall, its longer side at most MAX_LINE_SIDE pixels.
 CLOSER, LINE_PIXELS, MAX_LINE_SIDE = 1.25, 96, 2048
 
-# Reads a batch of 28x28s (n, 784): the network's probabilities (n, 10), how unlike a
-# digit the not-a-digit check finds each one (n,) (`Check.surprise`), and which it calls
-# not a digit (n,).
-Reader = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+# Reads a batch of 28x28s (n, 784): every layer's output (the last is the network's
+# probabilities, (n, 10)), how unlike a digit the not-a-digit check finds each one (n,)
+# (`Check.surprise`), and which it calls not a digit (n,).
+Reader = Callable[[np.ndarray], tuple[list[np.ndarray], np.ndarray, np.ndarray]]
 
 
 class TooManyPieces(ImageError):
@@ -84,9 +84,14 @@ class Piece:
 
     field: np.ndarray  # 28x28 float32 in [0, 1], as `to_mnist` makes it
     box: tuple[int, int, int, int]  # x, y, width, height in the picture's pixels
-    probabilities: np.ndarray  # the network's 10
+    outputs: list[np.ndarray]  # every layer's output for it (the page shows them)
     surprise: float  # how unlike a digit the check finds it (`Check.surprise`)
     odd: bool  # the check's own answer: not a digit
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """The network's 10 probabilities: its last layer's output."""
+        return self.outputs[-1]
 
 
 @dataclass
@@ -131,8 +136,8 @@ def number_pieces(
     if len(beside) >= MAX_PIECES:  # a page of writing: refuse before reading any of it
         raise TooManyPieces(name)
     fields = np.stack([field.reshape(INPUT_SIZE)] + [run_field(view.marks, [a]) for a in beside])
-    probabilities, surprise, odd = read(fields)
-    single = Piece(field, box, probabilities[0], float(surprise[0]), bool(odd[0]))
+    outputs, surprise, odd = read(fields)
+    single = Piece(field, box, [layer[0] for layer in outputs], float(surprise[0]), bool(odd[0]))
     wide = any(a.columns[1] - a.columns[0] > WIDE * line for a in atoms)
     only_wide = not (surprise[1:] < THRESHOLD_SURPRISE).any()  # no digit beside: digits that touch?
     if only_wide and not (wide and single.odd):
@@ -140,7 +145,7 @@ def number_pieces(
     line_view = closer_line(picture, Line(view.marks, view.scale), atoms, line, view.light, name)
     line_view = levelled(line_view)
     atoms, line, _ = line_atoms(line_view.marks)
-    groups, (fields, probabilities, surprise, odd) = best_reading(line_view.marks, atoms, line, read)
+    groups, (fields, outputs, surprise, odd) = best_reading(line_view.marks, atoms, line, read)
     digit_like = surprise < THRESHOLD_SURPRISE
     if len(groups) > MAX_PIECES and 2 * digit_like.sum() >= len(groups):  # a page of writing
         raise TooManyPieces(name)
@@ -150,8 +155,8 @@ def number_pieces(
     if len(groups) > MAX_PIECES or digit_like.sum() < 2 or cut_up:
         return [single]
     return [
-        Piece(f.reshape(field.shape), picture_box(line_view, union(g), picture.shape), p, float(s), bool(o))
-        for f, g, p, s, o in zip(fields, groups, probabilities, surprise, odd, strict=True)
+        Piece(f.reshape(field.shape), picture_box(line_view, union(g), picture.shape), out, float(s), bool(o))
+        for f, g, out, s, o in zip(fields, groups, zip(*outputs, strict=True), surprise, odd, strict=True)
     ]
 
 
@@ -352,8 +357,8 @@ def cut_paths(strokes: np.ndarray, starts: list[int], bend: int) -> np.ndarray:
 
 def best_reading(marks, atoms: list[Atom], line: float, read: Reader) -> tuple[list[list[Atom]], tuple]:
     """The best way to cover the atoms, left to right, with runs of neighbouring atoms,
-    each run one digit, and the chosen runs' 28x28s and readings (fields, probabilities,
-    surprise, not a digit). A run scores PIECE_BONUS less its surprise (how unlike a
+    each run one digit, and the chosen runs' 28x28s and readings (fields, every layer's
+    outputs, surprise, not a digit). A run scores PIECE_BONUS less its surprise (how unlike a
     digit the check finds it); the best sum, less CUT_COST for each cut through a mark,
     is found by dynamic programming over every run of up to MAX_ATOMS atoms."""
     runs = [
@@ -382,7 +387,13 @@ def best_reading(marks, atoms: list[Atom], line: float, read: Reader) -> tuple[l
         j = start[j]
     chosen.reverse()
     rows = [runs.index(run) for run in chosen]
-    return [atoms[i:j] for i, j in chosen], (fields[rows], *(r[rows] for r in reading))
+    outputs, surprise, odd = reading
+    return [atoms[i:j] for i, j in chosen], (
+        fields[rows],
+        [o[rows] for o in outputs],
+        surprise[rows],
+        odd[rows],
+    )
 
 
 def one_digit_wide(atoms: list[Atom], line: float) -> bool:

@@ -21,7 +21,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
@@ -70,16 +69,14 @@ def predict(reader: DigitReader, image: bytes) -> dict:
     except ImageError as error:
         raise RequestError(400, str(error)) from None
 
-    outputs = reader.outputs(np.stack([piece.field.reshape(-1) for piece in pieces]))  # activations
-
     def seen(i: int) -> dict:
         png = digit_png(pieces[i].field)
         return {
             "probabilities": [float(p) for p in pieces[i].probabilities],
             "preprocessed": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
             "activations": [
-                {"layer": name, "values": [round(float(v), 5) for v in output[i]]}
-                for name, output in zip(reader.layers.names, outputs, strict=True)
+                {"layer": name, "values": [round(float(v), 5) for v in output]}
+                for name, output in zip(reader.layers.names, pieces[i].outputs, strict=True)
             ],
         }
 
