@@ -100,13 +100,19 @@ def best_alignment(a: np.ndarray, b: np.ndarray) -> float:
 
 def assert_nearly_unchanged(digits: np.ndarray, alignment: float, difference: float) -> None:
     """Preprocessing an image that is already MNIST-style gives (nearly) the image itself:
-    where the centre of mass lies near a half pixel, rounding may move it by one pixel."""
+    where the centre of mass lies near a half pixel, rounding may move it by one pixel.
+    Digits whose strokes are wider than MNIST_STROKE (the thickest tenth of MNIST) are
+    thinned on purpose: they keep their shape (alignment above 0.75) at that width."""
     differences = []
     for digit in digits:
         again = handwriting.to_mnist(digit / np.float32(255))
         assert again.shape == (28, 28) and again.dtype == np.float32
         original = digit.astype(np.float32) / 255
-        assert best_alignment(again, original) > alignment
+        if paper.stroke_width(original > 0.5) <= handwriting.MNIST_STROKE:
+            assert best_alignment(again, original) > alignment
+        else:
+            assert best_alignment(again, original) > 0.75
+            assert paper.stroke_width(again > 0.5) <= handwriting.MNIST_STROKE + 0.5
         differences.append(np.abs(again - original).mean())
     assert np.median(differences) < difference
 
