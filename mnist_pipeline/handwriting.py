@@ -39,8 +39,9 @@ BORDER_SHARE = 0.1  # the body clear of the photo's edge is at least this share 
 DARKER_INK = 0.15  # this much darker than the edge's median grey,
 DARKER_PIXELS, DARKER_SHARE = 10, 0.0002  # in at least this many pixels, or this share of them.
 # A digit cut out tight: ink within a stroke's width (TIGHT_EDGE px at least: an enlarged
-# crop's faint edge is wide) of every edge, meeting each in at most TIGHT_RUNS places; it is
-# given a margin of TIGHT_MARGIN times its longer side.
+# crop's faint edge is wide) of every edge (on a light page, two opposite ones may do: see
+# `with_margin_if_tight`), meeting none in more than TIGHT_RUNS places; it is given a
+# margin of TIGHT_MARGIN times its longer side.
 TIGHT_EDGE, TIGHT_RUNS, TIGHT_MARGIN = 3, 3, 0.25
 # Nine in ten MNIST training digits have strokes no wider than this in their 20 px box
 # (`stroke_width` of the pixels over half bright: 3.69 px, measured on 10,000 of them).
