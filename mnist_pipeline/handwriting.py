@@ -97,12 +97,19 @@ def clear_of_border(labels: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     A shadow's corner where it meets the picture's edge reads as a solid wedge of ink,
     often larger than the digit: the writing is clear of the edge, unless only a sliver
     is (a digit that runs off the photo); then every mark may be."""
-    on_border = np.unique(labels[border_mask(labels.shape, 1)])
-    inner = np.ones(len(sizes), bool)
-    inner[on_border[on_border > 0] - 1] = False
+    inner = clear_of_edges(labels, len(sizes), 1)
     if not inner.any() or sizes[inner].max() < BORDER_SHARE * sizes.max():
         return np.ones(len(sizes), bool)
     return inner
+
+
+def clear_of_edges(labels: np.ndarray, count: int, depth: int) -> np.ndarray:
+    """Which of the `count` marks (labels 1, 2, ...) lie more than `depth` pixels from
+    every edge of the picture."""
+    at_edges = np.unique(labels[border_mask(labels.shape, depth)])
+    clear = np.ones(count, bool)
+    clear[at_edges[at_edges > 0] - 1] = False
+    return clear
 
 
 def to_mnist(picture: PictureFile | np.ndarray, name: str = "image") -> np.ndarray:
@@ -214,10 +221,7 @@ def mark_clear_of_edges(marked: np.ndarray, depth: int) -> bool:
 
     labels, count = ndimage.label(marked, structure=np.ones((3, 3)))
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    clear = np.ones(count, bool)
-    at_edges = np.unique(labels[border_mask(marked.shape, depth)])
-    clear[at_edges[at_edges > 0] - 1] = False
-    return bool((sizes[clear] >= PART_SHARE * sizes.max()).any())
+    return bool((sizes[clear_of_edges(labels, count, depth)] >= PART_SHARE * sizes.max()).any())
 
 
 class Marks:

@@ -386,7 +386,8 @@ def best_reading(marks, atoms: list[Atom], line: float, read: Reader) -> tuple[l
         chosen.append((start[j], j))
         j = start[j]
     chosen.reverse()
-    rows = [runs.index(run) for run in chosen]
+    row = {run: k for k, run in enumerate(runs)}
+    rows = [row[run] for run in chosen]
     outputs, surprise, odd = reading
     return [atoms[i:j] for i, j in chosen], (
         fields[rows],
