@@ -97,15 +97,28 @@ def stroke_width(ink: np.ndarray) -> float:
     return 2 * float(ink.sum()) / max(1.0, float(edge.sum()))
 
 
+# A rough pass's ink clear of the picture's edge is only a fleck of a digit that fills the
+# picture when it is under FLECK_SHARE of the ink, and the ink at the edge has strokes at
+# least FILLING_STROKE of the picture's longer side wide (a digit's pen is about 0.13 of
+# its box; the edge of a page or a shadow in a photo is mostly narrower than 0.075).
+FLECK_SHARE, FILLING_STROKE = 0.1, 0.075
+
+
 def away_from_border(mask: np.ndarray) -> np.ndarray:
-    """The parts of `mask` that do not touch the picture's edge, if there are any. (The
-    corners of shadows that run into the edge are what a rough pass mistakes for ink.)"""
+    """The parts of `mask` that do not touch the picture's edge, unless they are only a
+    fleck of a digit that fills its picture. (The corners of shadows that run into the
+    edge are what a rough pass mistakes for ink; but a digit cut out tight touches the
+    edge itself, and what is left clear of it is too small to measure the pen by.)"""
     from scipy import ndimage
 
     labels, _ = ndimage.label(mask)
     on_border = np.unique(labels[border_mask(mask.shape, 1)])
     inner = mask & ~np.isin(labels, on_border[on_border > 0])
-    return inner if inner.any() else mask
+    area = np.count_nonzero(inner)
+    fleck = area < FLECK_SHARE * np.count_nonzero(mask)
+    if area == 0 or (fleck and stroke_width(mask & ~inner) >= FILLING_STROKE * max(mask.shape)):
+        return mask
+    return inner
 
 
 def ink_on_light_page(grey: np.ndarray) -> np.ndarray:

@@ -94,6 +94,22 @@ def test_soft_thick_strokes_are_thinned_and_others_kept():
     assert handwriting.no_thicker_than_mnist(digit) is digit
 
 
+def test_the_pen_is_measured_on_a_digit_filling_its_picture_not_on_a_fleck():
+    """A rough pass's ink clear of the edge is what the pen is measured by (a shadow's
+    corner at the edge is not ink), unless all that is clear of the edge is a fleck of a
+    digit that fills its picture (as dark-on-white UCI digits do)."""
+    filling = np.zeros((100, 100), bool)
+    filling[:, 40:60] = True  # a thick stroke from edge to edge
+    filling[20:23, 70:72] = True  # and a fleck beside it
+    assert np.array_equal(paper.away_from_border(filling), filling)
+    photo = np.zeros((400, 400), bool)
+    photo[:, :30] = True  # a shadow's edge along the photo's side
+    photo[180:220, 200:204] = True  # the digit, small, clear of the edge
+    assert np.array_equal(paper.away_from_border(photo), photo & ~(np.arange(400) < 30))
+    page = 1 - 0.8 * filling.astype(np.float32)  # the stroke keeps its ink after evening
+    assert paper.ink_on_light_page(page)[:, 40:60].min() > 0.7
+
+
 def test_a_stroke_filling_the_picture_is_not_a_printed_line():
     """Printed lines are thin; the bars of a digit that fills its picture are not erased."""
     ink = np.zeros((120, 120), np.float32)
@@ -137,14 +153,16 @@ def test_tight_mnist_crops_are_read_right(mnist_model, test_digits, polarity):
 @needs_mnist
 def test_kept_aside_crops_made_another_way_are_read_right(mnist_model, test_digits):
     """The check set (never looked at while tuning): other cut levels and resampling, grey
-    page and ink, noise, stretched boxes, any JPEG quality; either polarity."""
+    page and ink, noise, stretched boxes, any JPEG quality; either polarity. On the
+    development machine (2026-12-02): white on black 0.943, dark on white 0.966 (0.893
+    before the pen was measured on the whole of a digit filling its picture), hence 0.90."""
     digits, labels = test_digits
     rng = np.random.default_rng(2026)
     crops = [rough_crop(digit, rng) for digit in digits]
     read = read_pictures(mnist_model, [picture for picture, _ in crops]) == labels
     for polarity in POLARITIES:
         mine = np.array([kind == polarity for _, kind in crops])
-        assert np.mean(read[mine]) >= 0.85, (polarity, np.mean(read[mine]))
+        assert np.mean(read[mine]) >= 0.90, (polarity, np.mean(read[mine]))
 
 
 @pytest.mark.slow
@@ -154,7 +172,7 @@ def test_uci_digits_are_mostly_read_right(mnist_model, polarity, factor):
     """scikit-learn's 1,797 UCI digits, 8x8 as they are and enlarged to 32x32. Before tight
     crops were handled: 0.12 and 0.35; before strokes were thinned: 0.835 and 0.800 on
     the development machine (0.7997 in CI: the same recipe trains a slightly different
-    network on another CPU). Now 0.859 and 0.835 (see docs), hence 0.80."""
+    network on another CPU). Now 0.858 and 0.848 (see docs), hence 0.80."""
     images, labels = uci_digits()
     share = np.mean(read_pictures(mnist_model, [uci_picture(i, polarity, factor) for i in images]) == labels)
     assert share >= 0.80, share
