@@ -103,9 +103,9 @@ def test_the_pen_is_measured_on_a_digit_filling_its_picture_not_on_a_fleck():
     filling[20:23, 70:72] = True  # and a fleck beside it
     assert np.array_equal(paper.away_from_border(filling), filling)
     photo = np.zeros((400, 400), bool)
-    photo[:, :30] = True  # a shadow's edge along the photo's side
+    photo[:, :20] = True  # a shadow's edge along the photo's side
     photo[180:220, 200:204] = True  # the digit, small, clear of the edge
-    assert np.array_equal(paper.away_from_border(photo), photo & ~(np.arange(400) < 30))
+    assert np.array_equal(paper.away_from_border(photo), photo & ~(np.arange(400) < 20))
     page = 1 - 0.8 * filling.astype(np.float32)  # the stroke keeps its ink after evening
     assert paper.ink_on_light_page(page)[:, 40:60].min() > 0.7
 
