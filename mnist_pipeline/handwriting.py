@@ -331,13 +331,27 @@ def no_thicker_than_mnist(digit: np.ndarray) -> np.ndarray:
     The network learned MNIST's pen: strokes much thicker than most of its digits', as a
     small, blurred picture enlarged gives, make a 1 with a base look like an 8. Raising
     the black level narrows a soft stroke's bright core, its shape kept (a hard-edged
-    stroke barely narrows); the lowest level that narrows it enough is found by halving."""
-    if stroke_width(digit > 0.5) <= MNIST_STROKE:
+    stroke barely narrows); the lowest level that narrows it enough is found by halving.
+
+    `stroke_width` of the pixels over half bright at each level, counted without making
+    the picture at that level: a pixel is inside a stroke when the darkest of it and its
+    four neighbours is over half bright, and raising the black level keeps that order."""
+    darkest = np.full_like(digit, -np.inf)  # of each pixel and its four neighbours; at the edge, none
+    darkest[1:-1, 1:-1] = np.minimum.reduce(
+        [digit[1:-1, 1:-1], digit[:-2, 1:-1], digit[2:, 1:-1], digit[1:-1, :-2], digit[1:-1, 2:]]
+    )
+
+    def width(level: float) -> float:
+        ink = np.count_nonzero((digit - level) / (1 - level) > 0.5)
+        inside = np.count_nonzero((darkest - level) / (1 - level) > 0.5)
+        return 2 * ink / max(1, ink - inside)
+
+    if width(0.0) <= MNIST_STROKE:
         return digit
     low, high = 0.0, 0.8  # a black level of 0.8 would leave only the strokes' cores
     for _ in range(8):
         level = (low + high) / 2
-        if stroke_width(np.clip((digit - level) / (1 - level), 0, 1) > 0.5) > MNIST_STROKE:
+        if width(level) > MNIST_STROKE:
             low = level
         else:
             high = level

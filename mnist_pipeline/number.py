@@ -341,12 +341,14 @@ def cut_paths(strokes: np.ndarray, starts: list[int], bend: int) -> np.ndarray:
     cost += 0.01 * np.abs(offsets)  # straight down, when it costs nothing more
     came = np.zeros(cost.shape, np.int8)  # the step (-1, 0, 1) each row's best path came by
     total = cost[0].copy()
-    options = np.full((3, *total.shape), np.inf)
+    from_left, from_right = np.full_like(total, np.inf), np.full_like(total, np.inf)
     for row in range(1, len(cost)):
-        options[0, :, 1:], options[1], options[2, :, :-1] = total[:, :-1], total, total[:, 1:]
-        step = options.argmin(axis=0)
-        total = np.take_along_axis(options, step[None], axis=0)[0] + cost[row]
-        came[row] = step - 1
+        from_left[:, 1:], from_right[:, :-1] = total[:, :-1], total[:, 1:]
+        # The cheapest of the three; on a tie the leftmost, as argmin would choose.
+        straight_or_right = np.minimum(total, from_right)
+        left = from_left <= straight_or_right
+        came[row] = np.where(left, -1, np.where(total <= from_right, 0, 1))
+        total = np.where(left, from_left, straight_or_right) + cost[row]
     paths = np.empty((len(starts), len(cost)), int)
     paths[:, -1] = total.argmin(axis=1)
     every = np.arange(len(starts))
