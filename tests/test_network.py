@@ -62,3 +62,29 @@ def test_training_lowers_the_loss_on_learnable_data():
     history = train(model, images, y, epochs=5, batch_size=32, seed=0, verbose=False)
     assert history["loss"][-1] < history["loss"][0] / 2
     assert history["accuracy"][-1] > 0.9
+
+
+def test_layer_outputs_match_keras_on_the_recipe_and_on_other_models(model):
+    """The recipe's Dense stack is computed in numpy; any other model through Keras. Both
+    give every layer's output as Keras does."""
+    from mnist_pipeline.saved_model import LayerOutputs
+
+    pixels = np.random.default_rng(0).random((7, 784), dtype=np.float32)
+    other = keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Reshape((28, 28, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, "softmax"),
+        ]
+    )
+    for network, numpy_path in ((model, True), (other, False)):
+        layers = LayerOutputs(network)
+        assert (layers.dense is not None) == numpy_path
+        expected = keras.Model(network.inputs, [layer.output for layer in network.layers])(pixels)
+        got = layers(pixels)
+        assert len(got) == len(expected) == len(layers.names)
+        for mine, theirs in zip(got, expected, strict=True):
+            assert mine.dtype == np.float32
+            np.testing.assert_allclose(mine, np.asarray(theirs), atol=1e-5)
+        assert np.allclose(got[-1].sum(axis=1), 1, atol=1e-5)
