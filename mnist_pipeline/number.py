@@ -283,15 +283,18 @@ def line_atoms(marks, cut_wide: bool = True) -> tuple[list[Atom], float, int]:
         strokes[box] = (labels[box] == mark + 1) & marks.marked[box]
         if strokes.any():
             wide = cut_wide and box[1].stop - box[1].start > WIDE * line
-            atoms += cut(mark + 1, strokes, box, line) if wide else [atom(mark + 1, strokes)]
+            atoms += cut(mark + 1, strokes, box, line) if wide else [atom(mark + 1, strokes, box)]
     return sorted(atoms, key=lambda a: a.centre), line, anchor + 1
 
 
-def atom(label: int, strokes: np.ndarray, area: np.ndarray | None = None) -> Atom:
-    rows = np.flatnonzero(strokes.any(axis=1))
-    columns = np.flatnonzero(strokes.any(axis=0))
-    weights = strokes.sum(axis=0)
-    centre = float((np.arange(len(weights)) * weights).sum() / weights.sum())
+def atom(label: int, strokes: np.ndarray, box: tuple[slice, slice], area: np.ndarray | None = None) -> Atom:
+    """The atom of these `strokes` (a whole picture's mask, all of it inside `box`)."""
+    inside = strokes[box]
+    top, left = box[0].start, box[1].start
+    rows = np.flatnonzero(inside.any(axis=1)) + top
+    columns = np.flatnonzero(inside.any(axis=0)) + left
+    weights = inside.sum(axis=0)
+    centre = float(((np.arange(len(weights)) + left) * weights).sum() / weights.sum())
     edges = (int(columns[0]), int(columns[-1]) + 1), (int(rows[0]), int(rows[-1]) + 1)
     return Atom(label, strokes, area, *edges, centre)
 
@@ -319,15 +322,16 @@ def cut(label: int, strokes: np.ndarray, box, line: float) -> list[Atom]:
         for path in np.clip(found, 0, last - first) + first:
             paths.append(np.maximum(path, paths[-1]))  # cuts never cross
     paths.append(np.full(bottom - top, last))
-    columns = np.arange(strokes.shape[1])
+    columns = np.arange(first, last)  # the paths keep to the mark's own columns
     slices = []
     for left, right in itertools.pairwise(paths):
         area = np.zeros_like(strokes)
-        area[top:bottom] = (columns >= left[:, None]) & (columns < right[:, None])
+        area[top:bottom, first:last] = (columns >= left[:, None]) & (columns < right[:, None])
         area[:top], area[bottom:] = area[top], area[bottom - 1]  # anti-aliased edges above and below
-        part = strokes & area
+        part = np.zeros_like(strokes)
+        part[box] = strokes[box] & area[box]
         if part.any():
-            slices.append(atom(label, part, area))
+            slices.append(atom(label, part, box, area))
     return slices
 
 
