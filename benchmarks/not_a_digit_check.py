@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import io
 import os
 import platform
 import sys
@@ -31,13 +30,18 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-from not_digits import CATEGORIES, as_page_drawing, drawn_set, preprocessed_set, typed_set  # noqa: E402
+from not_digits import (  # noqa: E402
+    CATEGORIES,
+    as_page_drawing,
+    drawn_set,
+    preprocessed_set,
+    read_as_image,
+    typed_set,
+)
 
-from mnist_pipeline.classify import DigitReader, number_answer  # noqa: E402
+from mnist_pipeline.classify import DigitReader  # noqa: E402
 from mnist_pipeline.data import INPUT_SIZE, load_mnist  # noqa: E402
 from mnist_pipeline.digit_check import load_digit_check  # noqa: E402
-from mnist_pipeline.handwriting import NoInk  # noqa: E402
-from mnist_pipeline.number import TooManyPieces, read_pieces  # noqa: E402
 from mnist_pipeline.saved_model import load_classifier  # noqa: E402
 
 
@@ -73,12 +77,13 @@ def main() -> None:
     print("| --- | --- | " + " | ".join("---" for _ in CATEGORIES) + " |")
     reader = DigitReader(model, check)
     for name, make in (("hand-drawn set", drawn_set), ("set made differently", typed_set)):
-        images, categories, blanks = preprocessed_set(make, args.not_digits, args.seed)
+        pictures = make(args.not_digits, args.seed)
+        images, categories, blanks = preprocessed_set(pictures)
         caught = check.not_digits(images, predict(images))
         cells = [f"{caught[categories == c].mean():.2f}" for c in CATEGORIES]
         blank = f" ({blanks} blank, not counted)" if blanks else ""
         print(f"| {name}, {len(images)}{blank}, 28x28s | {caught.mean():.3f} | {' | '.join(cells)} |")
-        caught, categories = read_as_image(make(args.not_digits, args.seed), reader)
+        caught, categories = read_as_image(pictures, reader)
         cells = [f"{caught[categories == c].mean():.2f}" for c in CATEGORIES]
         print(f"| {name}, {len(caught)}, as `--image` reads | {caught.mean():.3f} | {' | '.join(cells)} |")
 
@@ -90,23 +95,6 @@ def main() -> None:
     print(f"\nCheck per picture, median of 1000 single calls: {np.median(times) * 1e6:.0f} µs")
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     print(f"\n{datetime.date.today()}, {machine}")
-
-
-def read_as_image(pictures: list, reader: DigitReader) -> tuple[np.ndarray, np.ndarray]:
-    """Which pictures `--image` answers "not a digit" (blank ones left out), and their
-    categories. A refusal (more than 20 marks) is not "not a digit"."""
-    caught, categories = [], []
-    for category, _, picture in pictures:
-        png = io.BytesIO()
-        picture.save(png, format="PNG")
-        try:
-            caught.append(number_answer(read_pieces(png.getvalue(), reader))["number"] is None)
-        except NoInk:
-            continue
-        except TooManyPieces:
-            caught.append(False)
-        categories.append(category)
-    return np.array(caught), np.array(categories)
 
 
 if __name__ == "__main__":

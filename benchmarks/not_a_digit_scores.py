@@ -118,7 +118,7 @@ def main() -> None:
     on_train, on_test = scores(train_drawn), scores(test_drawn)
     sets = {}
     for name, make in (("hand-drawn set", drawn_set), ("set made differently", typed_set)):
-        images, categories, blanks = preprocessed_set(make, args.not_digits, args.seed)
+        images, categories, blanks = preprocessed_set(make(args.not_digits, args.seed))
         sets[name] = (scores(images), categories, blanks)
 
     print(

@@ -57,6 +57,10 @@ CUT_APART = 0.2  # and from another cut
 CUT_BEND = 0.25  # a cut wanders at most this many line heights left or right of its start
 MAX_WIDTH = 1.1  # a digit is at most this many line heights wide
 MAX_GAP = 0.15  # the parts of one digit are at most this many line heights apart
+# The digits one mark is cut into are on average at least this many line heights wide:
+# digits that touch are (1s narrower, the others wider), a letter or a zigzag cut into
+# "14" or "1111" mostly is not.
+MIN_DIGIT_WIDTH = 0.4
 CUT_COST = 2.0  # what cutting through a mark costs a reading (digits seldom touch)
 PIECE_BONUS = 1.0  # each piece lowers a reading's cost by this (else fewer pieces cost less)
 LEVEL_FROM, LEVEL_UP_TO = 2.0, 30.0  # a line slanting between these (degrees) is turned level
@@ -150,8 +154,11 @@ def number_pieces(
     if len(groups) > MAX_PIECES and 2 * digit_like.sum() >= len(groups):  # a page of writing
         raise TooManyPieces(name)
     # One mark after all: a scribble cut into many pieces, or a letter cut up because it is
-    # wide (all pieces slices of one mark, one of them clearly no digit).
-    cut_up = len({a.label for a in atoms}) == 1 and (surprise > NOT_A_PIECE).any()
+    # wide (all pieces slices of one mark, one of them clearly no digit, or too many of
+    # them for the mark's width).
+    width = max(a.columns[1] for a in atoms) - min(a.columns[0] for a in atoms)
+    slivers = width < MIN_DIGIT_WIDTH * line * len(groups)
+    cut_up = len({a.label for a in atoms}) == 1 and ((surprise > NOT_A_PIECE).any() or slivers)
     if len(groups) > MAX_PIECES or digit_like.sum() < 2 or cut_up:
         return [single]
     return [

@@ -14,6 +14,8 @@ it) or as a photo on paper (`conftest.make_photo`).
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 from conftest import make_photo
 from PIL import Image, ImageDraw, ImageFont
@@ -321,10 +323,31 @@ def preprocessed(pictures: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(fields), np.array(found)
 
 
-def preprocessed_set(make, count: int, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """`make(count, seed)` (`drawn_set` or `typed_set`) preprocessed: the 28x28s with ink,
-    their categories, and how many pictures had no ink."""
-    pictures = make(count, seed)
+def preprocessed_set(pictures: list[tuple[str, str, Image.Image]]) -> tuple[np.ndarray, np.ndarray, int]:
+    """A set made by `drawn_set` or `typed_set`, preprocessed: the 28x28s with ink, their
+    categories, and how many pictures had no ink."""
     images, found = preprocessed([picture for _, _, picture in pictures])
     categories = np.array([category for category, _, _ in pictures])[found]
     return images, categories, int((~found).sum())
+
+
+def read_as_image(pictures: list[tuple[str, str, Image.Image]], reader) -> tuple[np.ndarray, np.ndarray]:
+    """Which pictures `--image` answers "not a digit" (the number reader included; blank
+    ones left out), and their categories. A refusal (more than 20 marks) is not "not a
+    digit", nor is a number with a "?" in it."""
+    from mnist_pipeline.classify import number_answer
+    from mnist_pipeline.handwriting import NoInk
+    from mnist_pipeline.number import TooManyPieces, read_pieces
+
+    caught, categories = [], []
+    for category, _, picture in pictures:
+        png = io.BytesIO()
+        picture.save(png, format="PNG")
+        try:
+            caught.append(number_answer(read_pieces(png.getvalue(), reader))["number"] is None)
+        except NoInk:
+            continue
+        except TooManyPieces:
+            caught.append(False)
+        categories.append(category)
+    return np.array(caught), np.array(categories)
