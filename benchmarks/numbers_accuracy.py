@@ -100,7 +100,9 @@ def main() -> None:
     )
     parser.add_argument("--model", type=Path, default=ROOT / "artifacts" / "model.keras")
     parser.add_argument("--data", help="MNIST folder or npz (default: $MNIST_DATA)")
-    parser.add_argument("--numbers", type=int, default=600, help="numbers per set (default: 600)")
+    parser.add_argument(
+        "--numbers", type=int, default=600, help="numbers per set, 0 for the speed only (default: 600)"
+    )
     parser.add_argument("--repeats", type=int, default=21, help="timed reads per picture (default: 21)")
     args = parser.parse_args()
 
@@ -108,9 +110,10 @@ def main() -> None:
     check = load_digit_check(args.model)
     mnist = load_mnist(args.data)
     with tempfile.TemporaryDirectory() as folder:
-        accuracy_table(model, check, mnist, args.numbers, 1, "tuning", Path(folder))
-        accuracy_table(model, check, mnist, args.numbers, 2, "other", Path(folder))
-        print()
+        if args.numbers:
+            accuracy_table(model, check, mnist, args.numbers, 1, "tuning", Path(folder))
+            accuracy_table(model, check, mnist, args.numbers, 2, "other", Path(folder))
+            print()
         speed(model, check, mnist, Path(folder), args.repeats)
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     print(f"\n{datetime.date.today()}, {machine}")
