@@ -81,7 +81,7 @@ def test_layer_outputs_match_keras_on_the_recipe_and_on_other_models(model):
     for network, numpy_path in ((model, True), (other, False)):
         layers = LayerOutputs(network)
         assert (layers.dense is not None) == numpy_path
-        expected = keras.Model(network.inputs, [layer.output for layer in network.layers])(pixels)
+        expected = keras.Model(network.inputs[0], [layer.output for layer in network.layers])(pixels)
         got = layers(pixels)
         assert len(got) == len(expected) == len(layers.names)
         for mine, theirs in zip(got, expected, strict=True):
