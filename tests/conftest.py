@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import signal
 import subprocess
@@ -178,6 +179,13 @@ def mnist_artifacts(tmp_path_factory) -> Path:
         result = run_script(script, env=env, cwd=folder)
         assert result.returncode == 0, result.stderr
     return folder / "artifacts"
+
+
+def png_bytes(picture: Image.Image) -> bytes:
+    """The picture as a PNG file's bytes, as an upload brings them."""
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def make_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:

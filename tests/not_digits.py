@@ -14,10 +14,8 @@ it) or as a photo on paper (`conftest.make_photo`).
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
-from conftest import make_photo
+from conftest import make_photo, png_bytes
 from PIL import Image, ImageDraw, ImageFont
 
 PAD = 280
@@ -341,10 +339,8 @@ def read_as_image(pictures: list[tuple[str, str, Image.Image]], reader) -> tuple
 
     caught, categories = [], []
     for category, _, picture in pictures:
-        png = io.BytesIO()
-        picture.save(png, format="PNG")
         try:
-            caught.append(number_answer(read_pieces(png.getvalue(), reader))["number"] is None)
+            caught.append(number_answer(read_pieces(png_bytes(picture), reader))["number"] is None)
         except NoInk:
             continue
         except TooManyPieces:

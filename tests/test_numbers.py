@@ -7,14 +7,13 @@ MNIST_DATA; the rest use the tiny model and digits drawn with a font.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
 
 import numpy as np
 import pytest
-from conftest import make_split, run_script
+from conftest import make_split, png_bytes, run_script
 from PIL import Image, ImageDraw, ImageFont
 from written_numbers import SPACINGS, columns_with_ink, number_set
 
@@ -50,12 +49,6 @@ def typed_number(text: str, gap: int = 40, size: int = 150) -> Image.Image:
         pen.text((x, size * 0.8), character, fill=0, font=font, anchor="lm", stroke_width=4, stroke_fill=0)
         x += int(font.getlength(character)) + gap
     return picture
-
-
-def png(picture: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +159,7 @@ def test_api_answers_a_number_with_each_digit(trained):
 
     with TestClient(create_app(trained / "model.keras")) as client:
         response = client.post(
-            "/api/predict", content=png(typed_number("385")), headers={"Content-Type": "image/png"}
+            "/api/predict", content=png_bytes(typed_number("385")), headers={"Content-Type": "image/png"}
         )
         assert response.status_code == 200, response.text
         answer = response.json()
@@ -179,14 +172,14 @@ def test_api_answers_a_number_with_each_digit(trained):
             assert len(digit["box"]) == 4
 
         one = client.post(
-            "/api/predict", content=png(typed_number("3")), headers={"Content-Type": "image/png"}
+            "/api/predict", content=png_bytes(typed_number("3")), headers={"Content-Type": "image/png"}
         )
         single = one.json()
         assert single["digit"] is not None and len(single["probabilities"]) == 10
         assert single["number"] == str(single["digit"]) and len(single["digits"]) == 1
 
         many = typed_number("1234567890" * 2 + "12345", gap=50, size=60)
-        refused = client.post("/api/predict", content=png(many), headers={"Content-Type": "image/png"})
+        refused = client.post("/api/predict", content=png_bytes(many), headers={"Content-Type": "image/png"})
         assert refused.status_code == 422 and f"more than {MAX_PIECES}" in refused.json()["error"]
 
 

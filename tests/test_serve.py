@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, make_photo, make_split, script_env, start_server, stop
+from conftest import ROOT, make_photo, make_split, png_bytes, script_env, start_server, stop
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
@@ -37,12 +37,6 @@ from mnist_pipeline.serve import MAX_BODY_BYTES, create_app
 def client(trained):
     with TestClient(create_app(trained / "model.keras")) as client:
         yield client
-
-
-def png_bytes(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def drawing() -> bytes:
