@@ -150,16 +150,17 @@ def number_pieces(
     line_view = levelled(line_view)
     atoms, line, _ = line_atoms(line_view.marks)
     groups, (fields, outputs, surprise, odd) = best_reading(line_view.marks, atoms, line, read)
+    # One mark after all: a scribble cut into many pieces, or a letter or a dash cut up
+    # because it is wide (all pieces slices of one mark, one of them clearly no digit, or
+    # too many of them for the mark's width).
+    width = max(a.columns[1] for a in atoms) - min(a.columns[0] for a in atoms)
+    slivers = width < MIN_DIGIT_WIDTH * line * len(groups)
+    if len({a.label for a in atoms}) == 1 and ((surprise > NOT_A_PIECE).any() or slivers):
+        return [single]
     digit_like = surprise < THRESHOLD_SURPRISE
     if len(groups) > MAX_PIECES and 2 * digit_like.sum() >= len(groups):  # a page of writing
         raise TooManyPieces(name)
-    # One mark after all: a scribble cut into many pieces, or a letter cut up because it is
-    # wide (all pieces slices of one mark, one of them clearly no digit, or too many of
-    # them for the mark's width).
-    width = max(a.columns[1] for a in atoms) - min(a.columns[0] for a in atoms)
-    slivers = width < MIN_DIGIT_WIDTH * line * len(groups)
-    cut_up = len({a.label for a in atoms}) == 1 and ((surprise > NOT_A_PIECE).any() or slivers)
-    if len(groups) > MAX_PIECES or digit_like.sum() < 2 or cut_up:
+    if len(groups) > MAX_PIECES or digit_like.sum() < 2:
         return [single]
     return [
         Piece(f.reshape(field.shape), picture_box(line_view, union(g), picture.shape), out, float(s), bool(o))

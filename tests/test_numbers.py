@@ -102,6 +102,17 @@ def test_a_dash_between_digits_is_a_question_mark(mnist_reader, tmp_path):
     assert right >= 5
 
 
+@pytest.mark.parametrize("length", [120, 170, 230])
+def test_a_dash_alone_is_not_a_digit(mnist_reader, length):
+    """A dash drawn alone is one mark, "not a digit": not cut into more slices than a
+    number may have digits (that answered "more than 20 digits or marks")."""
+    grey = np.ones((280, 280), np.float32)
+    left = (280 - length) // 2
+    grey[130:150, left : left + length] = 0
+    pieces = number_pieces(grey, DigitReader(*mnist_reader))
+    assert len(pieces) == 1 and pieces[0].odd
+
+
 def test_one_digit_answers_as_before(trained, tmp_path):
     """A picture of one digit: the same fields as always, plus its number and one digit."""
     digit = make_split(1, 3)[0][0]
