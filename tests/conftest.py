@@ -181,6 +181,17 @@ def mnist_artifacts(tmp_path_factory) -> Path:
     return folder / "artifacts"
 
 
+@pytest.fixture(scope="session")
+def mnist_model_and_check(mnist_artifacts):
+    """The network and the not-a-digit check that run saved, loaded once for every
+    full-data test."""
+    from mnist_pipeline.digit_check import load_digit_check
+    from mnist_pipeline.saved_model import load_classifier
+
+    model_file = mnist_artifacts / "model.keras"
+    return load_classifier(model_file), load_digit_check(model_file)
+
+
 def png_bytes(picture: Image.Image) -> bytes:
     """The picture as a PNG file's bytes, as an upload brings them."""
     buffer = io.BytesIO()

@@ -23,8 +23,7 @@ from not_digits import (
 from mnist_pipeline.backend import import_keras
 from mnist_pipeline.classify import DigitReader
 from mnist_pipeline.data import load_mnist
-from mnist_pipeline.digit_check import DigitCheck, load_digit_check
-from mnist_pipeline.saved_model import load_classifier
+from mnist_pipeline.digit_check import DigitCheck
 
 pytestmark = pytest.mark.slow
 
@@ -59,10 +58,9 @@ NON_DIGITS_AS_IMAGE = 120  # pictures per set read whole, as `--image` reads the
 
 
 @pytest.fixture(scope="module")
-def checked(mnist_artifacts):
+def checked(mnist_model_and_check):
     """A function: 28x28s (n, 784) -> which the saved check calls "not a digit"."""
-    model = load_classifier(mnist_artifacts / "model.keras")
-    check = load_digit_check(mnist_artifacts / "model.keras")
+    model, check = mnist_model_and_check
     assert isinstance(check, DigitCheck)
     return lambda pixels: check.not_digits(pixels, model.predict(pixels, batch_size=1024, verbose=0))
 
@@ -80,10 +78,9 @@ def test_the_check_calls_each_kind_of_non_digit_not_a_digit(checked, make):
 
 
 @pytest.fixture(scope="module")
-def reader(mnist_artifacts) -> DigitReader:
+def reader(mnist_model_and_check) -> DigitReader:
     """The network and the check, as `--image`, the page and the API read pictures."""
-    model_file = mnist_artifacts / "model.keras"
-    return DigitReader(load_classifier(model_file), load_digit_check(model_file))
+    return DigitReader(*mnist_model_and_check)
 
 
 @pytest.mark.parametrize("make", [drawn_set, typed_set])

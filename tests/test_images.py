@@ -16,8 +16,6 @@ from mnist_pipeline import handwriting, paper, picture
 from mnist_pipeline.backend import import_keras
 from mnist_pipeline.classify import classify_images
 from mnist_pipeline.data import load_mnist, preprocess
-from mnist_pipeline.digit_check import load_digit_check
-from mnist_pipeline.saved_model import load_classifier
 from mnist_pipeline.training import train
 from model import BATCH_SIZE, EPOCHS, SEED, build_model
 
@@ -79,14 +77,13 @@ KEPT_ASIDE_SEED, KEPT_ASIDE_PHOTOS = 20, 200
 
 
 @pytest.mark.slow
-def test_hard_photos_kept_aside_are_mostly_read_right(mnist_artifacts, tmp_path):
+def test_hard_photos_kept_aside_are_mostly_read_right(mnist_model_and_check, tmp_path):
     """Shadows, lined paper, pencil, coloured ink, blur, heavy JPEG, tiny or rotated photos,
     two to four at once: the model `python model.py` trained reads at least 85% right, with
     its not-a-digit check on (a photo it calls "not a digit" counts as wrong)."""
     data = load_mnist(os.environ["MNIST_DATA"])
     chosen = np.random.default_rng(KEPT_ASIDE_SEED).choice(len(data.x_test), KEPT_ASIDE_PHOTOS, replace=False)
-    model = load_classifier(mnist_artifacts / "model.keras")
-    check = load_digit_check(mnist_artifacts / "model.keras")
+    model, check = mnist_model_and_check
     digits, labels = data.x_test[chosen], data.y_test[chosen]
     _, right = read_right(model, digits, labels, KEPT_ASIDE_SEED, tmp_path, check)
     assert np.mean(right) >= 0.85, np.mean(right)

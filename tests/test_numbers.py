@@ -19,7 +19,6 @@ from written_numbers import SPACINGS, columns_with_ink, number_set
 
 from mnist_pipeline.classify import DigitReader, classify_images
 from mnist_pipeline.data import load_mnist
-from mnist_pipeline.digit_check import load_digit_check
 from mnist_pipeline.number import MAX_PIECES, number_pieces
 from mnist_pipeline.picture import ImageError
 from mnist_pipeline.saved_model import load_classifier
@@ -52,12 +51,6 @@ def typed_number(text: str, gap: int = 40, size: int = 150) -> Image.Image:
 
 
 @pytest.fixture(scope="module")
-def mnist_reader(mnist_artifacts):
-    model_file = mnist_artifacts / "model.keras"
-    return load_classifier(model_file), load_digit_check(model_file)
-
-
-@pytest.fixture(scope="module")
 def kept_aside_numbers():
     data = load_mnist(os.environ["MNIST_DATA"])
     return number_set(data.x_test, data.y_test, PER_SPACING * len(SPACINGS), KEPT_ASIDE_SEED)
@@ -72,16 +65,17 @@ def read_numbers(model, check, numbers, folder) -> list[str | None]:
 
 
 @pytest.mark.parametrize("spacing", SPACINGS)
-def test_numbers_of_mnist_digits_are_read(mnist_reader, kept_aside_numbers, spacing, tmp_path):
+def test_numbers_of_mnist_digits_are_read(mnist_model_and_check, kept_aside_numbers, spacing, tmp_path):
     """Drawings, photos and hard photos of 2-6 digit numbers, each spacing kind."""
     numbers = [number for number in kept_aside_numbers if number.spacing == spacing]
-    read = read_numbers(*mnist_reader, numbers, tmp_path)
+    read = read_numbers(*mnist_model_and_check, numbers, tmp_path)
     right = np.mean([answer == number.text for answer, number in zip(read, numbers, strict=True)])
     assert right >= AT_LEAST[spacing], (spacing, right)
 
 
-def test_a_dash_between_digits_is_a_question_mark(mnist_reader, tmp_path):
+def test_a_dash_between_digits_is_a_question_mark(mnist_model_and_check, tmp_path):
     """'12-5' reads as '12?5': the dash is not forced into a digit, nor dropped."""
+    model, check = mnist_model_and_check
     data = load_mnist(os.environ["MNIST_DATA"])
     right = 0
     gap = np.zeros((28, 5), np.uint8)
@@ -96,20 +90,20 @@ def test_a_dash_between_digits_is_a_question_mark(mnist_reader, tmp_path):
             (strip.shape[1] * 8, strip.shape[0] * 8), Image.Resampling.BICUBIC
         )
         Image.fromarray(255 - np.asarray(big)).save(tmp_path / f"{first}.png")
-        [result] = classify_images(mnist_reader[0], [tmp_path / f"{first}.png"], None, mnist_reader[1])
+        [result] = classify_images(model, [tmp_path / f"{first}.png"], None, check)
         labels = [str(label) for label in data.y_test[first : first + 3]]
         right += result["number"] == f"{labels[0]}{labels[1]}?{labels[2]}"
     assert right >= 5
 
 
 @pytest.mark.parametrize("length", [120, 170, 230])
-def test_a_dash_alone_is_not_a_digit(mnist_reader, length):
+def test_a_dash_alone_is_not_a_digit(mnist_model_and_check, length):
     """A dash drawn alone is one mark, "not a digit": not cut into more slices than a
     number may have digits (that answered "more than 20 digits or marks")."""
     grey = np.ones((280, 280), np.float32)
     left = (280 - length) // 2
     grey[130:150, left : left + length] = 0
-    pieces = number_pieces(grey, DigitReader(*mnist_reader))
+    pieces = number_pieces(grey, DigitReader(*mnist_model_and_check))
     assert len(pieces) == 1 and pieces[0].odd
 
 

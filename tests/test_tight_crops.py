@@ -18,7 +18,6 @@ from tight_crops import (
 
 from mnist_pipeline import handwriting, paper
 from mnist_pipeline.data import load_mnist
-from mnist_pipeline.saved_model import load_classifier
 
 needs_mnist = pytest.mark.skipif(
     not os.environ.get("MNIST_DATA"), reason="set MNIST_DATA to a folder of the MNIST files"
@@ -122,8 +121,8 @@ def test_a_stroke_filling_the_picture_is_not_a_printed_line():
 
 
 @pytest.fixture(scope="module")
-def mnist_model(mnist_artifacts):
-    return load_classifier(mnist_artifacts / "model.keras")
+def mnist_model(mnist_model_and_check):
+    return mnist_model_and_check[0]
 
 
 @pytest.fixture(scope="module")
