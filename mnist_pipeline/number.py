@@ -51,6 +51,7 @@ TALLEST = 1.6  # a mark taller than this many line heights is not writing on the
 GAP = 1.5  # neighbouring digits are at most this many line heights apart
 LEVEL = 0.3  # and their rows overlap by at least this share of the shorter one's height
 WIDE = 0.6  # a mark wider than this many line heights may be digits that touch: cut it
+TOUCHING = 0.8  # and one this wide that looks like a digit may be too: read it both ways
 CUT_EVERY = 0.25  # at most one cut per this many line heights of a wide mark's width
 CUT_MARGIN = 0.2  # a cut is at least this many line heights from a mark's ends
 CUT_APART = 0.2  # and from another cut
@@ -129,7 +130,7 @@ def number_pieces(
     box = picture_box(Line(view.marks, view.scale), ink > 0, picture.shape)
     atoms, line, anchor = line_atoms(view.marks, cut_wide=False)
     # One digit, as today, unless marks as tall as a digit lie beside the one `to_mnist`
-    # reads, or that one is no digit and wide (two digits that touch, say). A mark centred
+    # reads, or that one is wide (two digits that touch, say). A mark centred
     # above or below it is part of it (a 5's bar, a stroke broken in two), not beside it.
     left, right = next((a.columns for a in atoms if a.label == anchor), (0, 0))
     beside = [
@@ -142,9 +143,11 @@ def number_pieces(
     fields = np.stack([field.reshape(INPUT_SIZE)] + [run_field(view.marks, [a]) for a in beside])
     outputs, surprise, odd = read(fields)
     single = Piece(field, box, [layer[0] for layer in outputs], float(surprise[0]), bool(odd[0]))
-    wide = any(a.columns[1] - a.columns[0] > WIDE * line for a in atoms)
-    only_wide = not (surprise[1:] < THRESHOLD_SURPRISE).any()  # no digit beside: digits that touch?
-    if only_wide and not (wide and single.odd):
+    # No digit beside it: one digit, unless it is wide and no digit, or wider still (two
+    # digits that touch may look like one).
+    widest = max(a.columns[1] - a.columns[0] for a in atoms)
+    only_wide = not (surprise[1:] < THRESHOLD_SURPRISE).any()
+    if only_wide and widest <= (WIDE if single.odd else TOUCHING) * line:
         return [single]
     line_view = closer_line(picture, Line(view.marks, view.scale), atoms, line, view.light, name)
     line_view = levelled(line_view)
@@ -156,6 +159,10 @@ def number_pieces(
     width = max(a.columns[1] for a in atoms) - min(a.columns[0] for a in atoms)
     slivers = width < MIN_DIGIT_WIDTH * line * len(groups)
     if len({a.label for a in atoms}) == 1 and ((surprise > NOT_A_PIECE).any() or slivers):
+        return [single]
+    # A wide mark that looks like one digit (a broad 0, or two digits that touch) stays
+    # one unless its pieces read better than it does, weighed as `best_reading` weighs them.
+    if only_wide and not single.odd and reading_score(groups, surprise) <= PIECE_BONUS - single.surprise:
         return [single]
     digit_like = surprise < THRESHOLD_SURPRISE
     if len(groups) > MAX_PIECES and 2 * digit_like.sum() >= len(groups):  # a page of writing
@@ -409,6 +416,13 @@ def best_reading(marks, atoms: list[Atom], line: float, read: Reader) -> tuple[l
         surprise[rows],
         odd[rows],
     )
+
+
+def reading_score(groups: list[list[Atom]], surprise: np.ndarray) -> float:
+    """What `best_reading` scores a reading at: PIECE_BONUS less the surprise of each
+    piece, less CUT_COST for each piece that begins inside a mark."""
+    cuts = sum(after[0].label == before[-1].label for before, after in itertools.pairwise(groups))
+    return float((PIECE_BONUS - surprise).sum() - CUT_COST * cuts)
 
 
 def one_digit_wide(atoms: list[Atom], line: float) -> bool:
