@@ -51,7 +51,10 @@ TALLEST = 1.6  # a mark taller than this many line heights is not writing on the
 GAP = 1.5  # neighbouring digits are at most this many line heights apart
 LEVEL = 0.3  # and their rows overlap by at least this share of the shorter one's height
 WIDE = 0.6  # a mark wider than this many line heights may be digits that touch: cut it
-TOUCHING = 0.8  # and one this wide that looks like a digit may be too: read it both ways
+# And one this wide that looks like a digit may be too, when the check finds it at least
+# this surprising (two digits that touch seldom look like one quite as well as most
+# digits do): read it both ways.
+TOUCHING, UNSURE = 0.8, 5.0
 CUT_EVERY = 0.25  # at most one cut per this many line heights of a wide mark's width
 CUT_MARGIN = 0.2  # a cut is at least this many line heights from a mark's ends
 CUT_APART = 0.2  # and from another cut
@@ -143,11 +146,12 @@ def number_pieces(
     fields = np.stack([field.reshape(INPUT_SIZE)] + [run_field(view.marks, [a]) for a in beside])
     outputs, surprise, odd = read(fields)
     single = Piece(field, box, [layer[0] for layer in outputs], float(surprise[0]), bool(odd[0]))
-    # No digit beside it: one digit, unless it is wide and no digit, or wider still (two
-    # digits that touch may look like one).
-    widest = max(a.columns[1] - a.columns[0] for a in atoms)
+    # No digit beside it: one digit, unless it is wide and no digit, or wider still and
+    # not surely a digit (two digits that touch may look like one).
+    wide = max(a.columns[1] - a.columns[0] for a in atoms) > (WIDE if single.odd else TOUCHING) * line
+    unsure = single.odd or single.surprise > UNSURE
     only_wide = not (surprise[1:] < THRESHOLD_SURPRISE).any()
-    if only_wide and widest <= (WIDE if single.odd else TOUCHING) * line:
+    if only_wide and not (wide and unsure):
         return [single]
     line_view = closer_line(picture, Line(view.marks, view.scale), atoms, line, view.light, name)
     line_view = levelled(line_view)

@@ -100,7 +100,8 @@ def test_a_dash_between_digits_is_a_question_mark(mnist_model_and_check, tmp_pat
 
 def test_two_digits_that_touch_are_not_read_as_one(mnist_model_and_check):
     """Two touching digits can look like one digit to the check (a 6 and a 1 as a 4): a
-    mark that wide is read both ways, and the better reading wins."""
+    mark that wide, unless the check is sure of it, is read both ways, and the better
+    reading wins."""
     data = load_mnist(os.environ["MNIST_DATA"])
     rng = np.random.default_rng(TOUCHING_PAIRS_SEED)
     reader = DigitReader(*mnist_model_and_check)
