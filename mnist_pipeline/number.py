@@ -156,7 +156,7 @@ def number_pieces(
     line_view = closer_line(picture, Line(view.marks, view.scale), atoms, line, view.light, name)
     line_view = levelled(line_view)
     atoms, line, _ = line_atoms(line_view.marks)
-    groups, (fields, outputs, surprise, odd) = best_reading(line_view.marks, atoms, line, read)
+    groups, (fields, outputs, surprise, odd), score = best_reading(line_view.marks, atoms, line, read)
     # One mark after all: a scribble cut into many pieces, or a letter or a dash cut up
     # because it is wide (all pieces slices of one mark, one of them clearly no digit, or
     # too many of them for the mark's width).
@@ -166,7 +166,7 @@ def number_pieces(
         return [single]
     # A wide mark that looks like one digit (a broad 0, or two digits that touch) stays
     # one unless its pieces read better than it does, weighed as `best_reading` weighs them.
-    if only_wide and not single.odd and reading_score(groups, surprise) <= PIECE_BONUS - single.surprise:
+    if only_wide and not single.odd and score <= PIECE_BONUS - single.surprise:
         return [single]
     digit_like = surprise < THRESHOLD_SURPRISE
     if len(groups) > MAX_PIECES and 2 * digit_like.sum() >= len(groups):  # a page of writing
@@ -380,12 +380,15 @@ def cut_paths(strokes: np.ndarray, starts: list[int], bend: int) -> np.ndarray:
     return paths - bend + np.array(starts)[:, None]
 
 
-def best_reading(marks, atoms: list[Atom], line: float, read: Reader) -> tuple[list[list[Atom]], tuple]:
+def best_reading(
+    marks, atoms: list[Atom], line: float, read: Reader
+) -> tuple[list[list[Atom]], tuple, float]:
     """The best way to cover the atoms, left to right, with runs of neighbouring atoms,
-    each run one digit, and the chosen runs' 28x28s and readings (fields, every layer's
-    outputs, surprise, not a digit). A run scores PIECE_BONUS less its surprise (how unlike a
-    digit the check finds it); the best sum, less CUT_COST for each cut through a mark,
-    is found by dynamic programming over every run of up to MAX_ATOMS atoms."""
+    each run one digit; the chosen runs' 28x28s and readings (fields, every layer's
+    outputs, surprise, not a digit); and its score. A run scores PIECE_BONUS less its
+    surprise (how unlike a digit the check finds it); the best sum, less CUT_COST for each
+    cut through a mark, is found by dynamic programming over every run of up to MAX_ATOMS
+    atoms."""
     runs = [
         (i, j)
         for i in range(len(atoms))
@@ -414,19 +417,8 @@ def best_reading(marks, atoms: list[Atom], line: float, read: Reader) -> tuple[l
     row = {run: k for k, run in enumerate(runs)}
     rows = [row[run] for run in chosen]
     outputs, surprise, odd = reading
-    return [atoms[i:j] for i, j in chosen], (
-        fields[rows],
-        [o[rows] for o in outputs],
-        surprise[rows],
-        odd[rows],
-    )
-
-
-def reading_score(groups: list[list[Atom]], surprise: np.ndarray) -> float:
-    """What `best_reading` scores a reading at: PIECE_BONUS less the surprise of each
-    piece, less CUT_COST for each piece that begins inside a mark."""
-    cuts = sum(after[0].label == before[-1].label for before, after in itertools.pairwise(groups))
-    return float((PIECE_BONUS - surprise).sum() - CUT_COST * cuts)
+    readings = (fields[rows], [o[rows] for o in outputs], surprise[rows], odd[rows])
+    return [atoms[i:j] for i, j in chosen], readings, float(best[len(atoms)])
 
 
 def one_digit_wide(atoms: list[Atom], line: float) -> bool:
