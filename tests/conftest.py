@@ -182,6 +182,17 @@ def mnist_artifacts(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def mnist_data():
+    """MNIST from the folder MNIST_DATA names, loaded once for every full-data test;
+    skips when MNIST_DATA is not set."""
+    if not os.environ.get("MNIST_DATA"):
+        pytest.skip("set MNIST_DATA to a folder of the MNIST IDX files")
+    from mnist_pipeline.data import load_mnist
+
+    return load_mnist(os.environ["MNIST_DATA"])
+
+
+@pytest.fixture(scope="session")
 def mnist_model_and_check(mnist_artifacts):
     """The network and the not-a-digit check that run saved, loaded once for every
     full-data test."""

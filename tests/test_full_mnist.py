@@ -7,7 +7,6 @@ is the `mnist_artifacts` fixture in conftest.py, shared with the drawing-page te
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -22,7 +21,6 @@ from not_digits import (
 
 from mnist_pipeline.backend import import_keras
 from mnist_pipeline.classify import DigitReader
-from mnist_pipeline.data import load_mnist
 from mnist_pipeline.digit_check import DigitCheck
 
 pytestmark = pytest.mark.slow
@@ -95,8 +93,8 @@ def test_non_digits_are_not_a_digit_as_image_reads_them(reader, make):
     assert min(shares.values()) >= 0.45, shares
 
 
-def test_real_digits_keep_their_answers(checked, mnist_artifacts):
-    data = load_mnist(os.environ["MNIST_DATA"])
+def test_real_digits_keep_their_answers(checked, mnist_data, mnist_artifacts):
+    data = mnist_data
     chosen = np.random.default_rng(CHECK_SEED).choice(len(data.x_test), 600, replace=False)
     drawn = np.stack([as_page_drawing(data.x_test[i]).reshape(-1) for i in chosen])
     assert checked(drawn).mean() <= 0.035  # the aim is 2% of all 10,000; 600 vary around it

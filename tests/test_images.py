@@ -15,7 +15,7 @@ from PIL import Image
 from mnist_pipeline import handwriting, paper, picture
 from mnist_pipeline.backend import import_keras
 from mnist_pipeline.classify import classify_images
-from mnist_pipeline.data import load_mnist, preprocess
+from mnist_pipeline.data import preprocess
 from mnist_pipeline.training import train
 from model import BATCH_SIZE, EPOCHS, SEED, build_model
 
@@ -61,9 +61,8 @@ def test_photos_of_rendered_digits_get_the_same_answer(synthetic, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("MNIST_DATA"), reason="set MNIST_DATA to a folder of the MNIST files")
-def test_photos_of_real_mnist_digits_get_the_same_answer(tmp_path):
-    data = load_mnist(os.environ["MNIST_DATA"])
+def test_photos_of_real_mnist_digits_get_the_same_answer(mnist_data, tmp_path):
+    data = mnist_data
     import_keras().utils.set_random_seed(0)
     model = build_model()
     train(model, data.x_train, data.y_train, EPOCHS, BATCH_SIZE, SEED, verbose=False)
@@ -77,11 +76,11 @@ KEPT_ASIDE_SEED, KEPT_ASIDE_PHOTOS = 20, 200
 
 
 @pytest.mark.slow
-def test_hard_photos_kept_aside_are_mostly_read_right(mnist_model_and_check, tmp_path):
+def test_hard_photos_kept_aside_are_mostly_read_right(mnist_model_and_check, mnist_data, tmp_path):
     """Shadows, lined paper, pencil, coloured ink, blur, heavy JPEG, tiny or rotated photos,
     two to four at once: the model `python model.py` trained reads at least 85% right, with
     its not-a-digit check on (a photo it calls "not a digit" counts as wrong)."""
-    data = load_mnist(os.environ["MNIST_DATA"])
+    data = mnist_data
     chosen = np.random.default_rng(KEPT_ASIDE_SEED).choice(len(data.x_test), KEPT_ASIDE_PHOTOS, replace=False)
     model, check = mnist_model_and_check
     digits, labels = data.x_test[chosen], data.y_test[chosen]
@@ -120,11 +119,8 @@ def test_an_mnist_style_image_comes_back_nearly_unchanged(synthetic):
     assert_nearly_unchanged(synthetic[1][:50], alignment=0.8, difference=0.02)
 
 
-@pytest.mark.skipif(not os.environ.get("MNIST_DATA"), reason="set MNIST_DATA to a folder of the MNIST files")
-def test_a_real_mnist_image_comes_back_nearly_unchanged():
-    assert_nearly_unchanged(
-        load_mnist(os.environ["MNIST_DATA"]).x_test[:200], alignment=0.95, difference=0.01
-    )
+def test_a_real_mnist_image_comes_back_nearly_unchanged(mnist_data):
+    assert_nearly_unchanged(mnist_data.x_test[:200], alignment=0.95, difference=0.01)
 
 
 def test_thick_strokes_on_squared_paper_come_out_solid():

@@ -8,7 +8,6 @@ MNIST_DATA; the rest use the tiny model and digits drawn with a font.
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import numpy as np
@@ -18,7 +17,6 @@ from PIL import Image, ImageDraw, ImageFont
 from written_numbers import SPACINGS, columns_with_ink, drawn, number_set, write_line
 
 from mnist_pipeline.classify import DigitReader, classify_images, number_answer
-from mnist_pipeline.data import load_mnist
 from mnist_pipeline.number import MAX_PIECES, number_pieces
 from mnist_pipeline.picture import ImageError
 from mnist_pipeline.saved_model import load_classifier
@@ -53,8 +51,8 @@ def typed_number(text: str, gap: int = 40, size: int = 150) -> Image.Image:
 
 
 @pytest.fixture(scope="module")
-def kept_aside_numbers():
-    data = load_mnist(os.environ["MNIST_DATA"])
+def kept_aside_numbers(mnist_data):
+    data = mnist_data
     return number_set(data.x_test, data.y_test, PER_SPACING * len(SPACINGS), KEPT_ASIDE_SEED)
 
 
@@ -75,10 +73,10 @@ def test_numbers_of_mnist_digits_are_read(mnist_model_and_check, kept_aside_numb
     assert right >= AT_LEAST[spacing], (spacing, right)
 
 
-def test_a_dash_between_digits_is_a_question_mark(mnist_model_and_check, tmp_path):
+def test_a_dash_between_digits_is_a_question_mark(mnist_model_and_check, mnist_data, tmp_path):
     """'12-5' reads as '12?5': the dash is not forced into a digit, nor dropped."""
     model, check = mnist_model_and_check
-    data = load_mnist(os.environ["MNIST_DATA"])
+    data = mnist_data
     right = 0
     gap = np.zeros((28, 5), np.uint8)
     dash = np.zeros((28, 12), np.uint8)
@@ -98,11 +96,11 @@ def test_a_dash_between_digits_is_a_question_mark(mnist_model_and_check, tmp_pat
     assert right >= 5
 
 
-def test_two_digits_that_touch_are_not_read_as_one(mnist_model_and_check):
+def test_two_digits_that_touch_are_not_read_as_one(mnist_model_and_check, mnist_data):
     """Two touching digits can look like one digit to the check (a 6 and a 1 as a 4): a
     mark that wide, unless the check is sure of it, is read both ways, and the better
     reading wins."""
-    data = load_mnist(os.environ["MNIST_DATA"])
+    data = mnist_data
     rng = np.random.default_rng(TOUCHING_PAIRS_SEED)
     reader = DigitReader(*mnist_model_and_check)
     right = 0

@@ -17,7 +17,6 @@ from tight_crops import (
 )
 
 from mnist_pipeline import handwriting, paper
-from mnist_pipeline.data import load_mnist
 
 needs_mnist = pytest.mark.skipif(
     not os.environ.get("MNIST_DATA"), reason="set MNIST_DATA to a folder of the MNIST files"
@@ -126,8 +125,8 @@ def mnist_model(mnist_model_and_check):
 
 
 @pytest.fixture(scope="module")
-def test_digits():
-    data = load_mnist(os.environ["MNIST_DATA"])
+def test_digits(mnist_data):
+    data = mnist_data
     chosen = np.random.default_rng(7).choice(len(data.x_test), 400, replace=False)
     return data.x_test[chosen], data.y_test[chosen]
 
