@@ -130,15 +130,34 @@ def ink_on_light_page(grey: np.ndarray) -> np.ndarray:
     the picture wide. Ink is darkness relative to the page under it, so a stroke reads
     the same in the sun and in a shadow.
     """
-    from scipy import ndimage
 
     largest = max(3, max(grey.shape) // 4)
-    rough = ndimage.grey_closing(grey, size=(largest, largest), mode="reflect") - grey
+    rough = closing(grey, largest) - grey
     rough = without_printed_lines(rough)  # printed lines are thinner than most pens' strokes
     strokes = away_from_border(rough > otsu_threshold(rough))
     window = int(np.clip(round(3 * stroke_width(strokes)), 3, max(grey.shape)))
-    page = ndimage.grey_closing(grey, size=(window, window), mode="reflect")
+    page = closing(grey, window)
     return np.clip(1 - grey / np.maximum(page, 1e-3), 0, 1)
+
+
+def closing(grey: np.ndarray, size: int) -> np.ndarray:
+    """The grey closing of `grey` with a `size` x `size` window (edges reflected).
+
+    On a clean white page (a drawing from the page, a scan) every window holds a pixel
+    of the page's white, so the closing is that white everywhere. That is sure when
+    every tile of the picture half a window wide holds one: each window, even one cut
+    short by the picture's edge, covers a whole tile. Checking the tiles takes a
+    fraction of the closing's time."""
+    from scipy import ndimage
+
+    lightest = grey.max()
+    tile = size - size // 2  # at most half a window, and no longer than a window cut short at an edge
+    rows, columns = -(-grey.shape[0] // tile), -(-grey.shape[1] // tile)
+    white = np.zeros((rows * tile, columns * tile), bool)  # tiles cut short by the edge: no white added
+    white[: grey.shape[0], : grey.shape[1]] = grey == lightest
+    if white.reshape(rows, tile, columns, tile).any(axis=(1, 3)).all():
+        return np.full_like(grey, lightest)
+    return ndimage.grey_closing(grey, size=(size, size), mode="reflect")
 
 
 LINE_ANGLES = np.arange(-25, 26, 1)  # degrees a photo of lined paper may be turned by
