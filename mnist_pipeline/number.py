@@ -108,6 +108,7 @@ class Atom:
 
     label: int  # the mark it is (or is a slice of)
     strokes: np.ndarray  # bool mask of its strokes in the first look
+    box: tuple[slice, slice]  # the whole mark's box
     area: np.ndarray | None  # the pixels it owns, when it is a slice of a wider mark
     columns: tuple[int, int]  # its first and past-last column
     rows: tuple[int, int]
@@ -131,7 +132,8 @@ def number_pieces(
     ink = digit_ink(view.marks)
     field = centred_field(closer_look(picture, view, ink, name))
     box = picture_box(Line(view.marks, view.scale), ink > 0, picture.shape)
-    atoms, line, anchor = line_atoms(view.marks, cut_wide=False)
+    marks_on_line, line, anchor = line_atoms(view.marks)
+    atoms = marks_on_line
     # One digit, as today, unless marks as tall as a digit lie beside the one `to_mnist`
     # reads, or that one is wide (two digits that touch, say). A mark centred
     # above or below it is part of it (a 5's bar, a stroke broken in two), not beside it.
@@ -155,7 +157,9 @@ def number_pieces(
         return [single]
     line_view = closer_line(picture, Line(view.marks, view.scale), atoms, line, view.light, name)
     line_view = levelled(line_view)
-    atoms, line, _ = line_atoms(line_view.marks)
+    if line_view.marks is not view.marks:  # read again, closer or turned level
+        marks_on_line, line, _ = line_atoms(line_view.marks)
+    atoms = cut_wide(marks_on_line, line)
     groups, (fields, outputs, surprise, odd), score = best_reading(line_view.marks, atoms, line, read)
     # One mark after all: a scribble cut into many pieces, or a letter or a dash cut up
     # because it is wide (all pieces slices of one mark, one of them clearly no digit, or
@@ -257,9 +261,9 @@ def levelled(line: Line) -> Line:
     )
 
 
-def line_atoms(marks, cut_wide: bool = True) -> tuple[list[Atom], float, int]:
-    """The marks of the line of writing, left to right, wide ones cut where digits may
-    meet; the line's height; and the label of the mark it grew from.
+def line_atoms(marks) -> tuple[list[Atom], float, int]:
+    """The marks of the line of writing, left to right, one atom each; the line's height;
+    and the label of the mark it grew from.
 
     The line grows from the largest mark clear of the picture's edge (the digit
     `to_mnist` would read) to the marks beside it, and theirs: each no taller than
@@ -301,9 +305,19 @@ def line_atoms(marks, cut_wide: bool = True) -> tuple[list[Atom], float, int]:
         strokes = np.zeros(labels.shape, bool)
         strokes[box] = (labels[box] == mark + 1) & marks.marked[box]
         if strokes.any():
-            wide = cut_wide and box[1].stop - box[1].start > WIDE * line
-            atoms += cut(mark + 1, strokes, box, line) if wide else [atom(mark + 1, strokes, box)]
+            atoms.append(atom(mark + 1, strokes, box))
     return sorted(atoms, key=lambda a: a.centre), line, anchor + 1
+
+
+def cut_wide(atoms: list[Atom], line: float) -> list[Atom]:
+    """The atoms with each mark wider than WIDE line heights cut where digits may meet,
+    left to right."""
+    pieces = [
+        piece
+        for a in atoms
+        for piece in (cut(a, line) if a.box[1].stop - a.box[1].start > WIDE * line else [a])
+    ]
+    return sorted(pieces, key=lambda a: a.centre)
 
 
 def atom(label: int, strokes: np.ndarray, box: tuple[slice, slice], area: np.ndarray | None = None) -> Atom:
@@ -315,15 +329,16 @@ def atom(label: int, strokes: np.ndarray, box: tuple[slice, slice], area: np.nda
     weights = inside.sum(axis=0)
     centre = float(((np.arange(len(weights)) + left) * weights).sum() / weights.sum())
     edges = (int(columns[0]), int(columns[-1]) + 1), (int(rows[0]), int(rows[-1]) + 1)
-    return Atom(label, strokes, area, *edges, centre)
+    return Atom(label, strokes, box, area, *edges, centre)
 
 
-def cut(label: int, strokes: np.ndarray, box, line: float) -> list[Atom]:
+def cut(mark: Atom, line: float) -> list[Atom]:
     """A wide mark cut into slices where two digits may meet: top-to-bottom paths that
     cross the least ink, each starting from a column where the strokes are thinnest. The
     reading decides which cuts hold."""
     from scipy import ndimage
 
+    label, strokes, box = mark.label, mark.strokes, mark.box
     first, last = box[1].start, box[1].stop
     profile = ndimage.uniform_filter1d(strokes[box].sum(axis=0).astype(float), 3)
     margin, apart = max(1, int(CUT_MARGIN * line)), int(CUT_APART * line)
