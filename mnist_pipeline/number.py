@@ -343,12 +343,14 @@ def cut(mark: Atom, line: float) -> list[Atom]:
     profile = ndimage.uniform_filter1d(strokes[box].sum(axis=0).astype(float), 3)
     margin, apart = max(1, int(CUT_MARGIN * line)), int(CUT_APART * line)
     inside = np.arange(margin, len(profile) - margin)
-    minima = [c for c in inside if profile[c] <= profile[c - 1] and profile[c] <= profile[c + 1]]
+    minima = inside[(profile[inside] <= profile[inside - 1]) & (profile[inside] <= profile[inside + 1])]
     count = max(1, int((last - first) / (CUT_EVERY * line)))
     chosen: list[int] = []
-    for c in sorted(minima, key=lambda c: profile[c]):  # the thinnest first, not too close together
-        if len(chosen) < count and all(abs(c - other) >= apart for other in chosen):
-            chosen.append(c)
+    for c in minima[np.argsort(profile[minima], kind="stable")]:  # the thinnest first, not too close together
+        if len(chosen) == count:
+            break
+        if all(abs(c - other) >= apart for other in chosen):
+            chosen.append(int(c))
     top, bottom = box[0].start, box[0].stop
     paths = [np.full(bottom - top, first)]
     if chosen:
@@ -377,16 +379,22 @@ def cut_paths(strokes: np.ndarray, starts: list[int], bend: int) -> np.ndarray:
     padded = np.pad(strokes, ((0, 0), (bend, bend)), constant_values=True)  # off the mark: avoid
     cost = padded[:, np.array(starts)[:, None] + offsets + bend].astype(float)  # rows, starts, offsets
     cost += 0.01 * np.abs(offsets)  # straight down, when it costs nothing more
-    came = np.zeros(cost.shape, np.int8)  # the step (-1, 0, 1) each row's best path came by
-    total = cost[0].copy()
-    from_left, from_right = np.full_like(total, np.inf), np.full_like(total, np.inf)
+    # Each row's best total so far, with no way in from beyond the window's sides.
+    total = np.full((len(starts), len(offsets) + 2), np.inf)
+    total[:, 1:-1] = cost[0]
+    left, straight, right = total[:, :-2], total[:, 1:-1], total[:, 2:]  # views: where a step came from
+    # The cheapest of the three ways in; on a tie the leftmost, as argmin would choose.
+    from_left = np.zeros(cost.shape, bool)
+    straight_not_right = np.zeros(cost.shape, bool)
+    straight_or_right, best = np.empty(straight.shape), np.empty(straight.shape)
     for row in range(1, len(cost)):
-        from_left[:, 1:], from_right[:, :-1] = total[:, :-1], total[:, 1:]
-        # The cheapest of the three; on a tie the leftmost, as argmin would choose.
-        straight_or_right = np.minimum(total, from_right)
-        left = from_left <= straight_or_right
-        came[row] = np.where(left, -1, np.where(total <= from_right, 0, 1))
-        total = np.where(left, from_left, straight_or_right) + cost[row]
+        np.minimum(straight, right, out=straight_or_right)
+        np.less_equal(left, straight_or_right, out=from_left[row])
+        np.less_equal(straight, right, out=straight_not_right[row])
+        np.minimum(left, straight_or_right, out=best)
+        np.add(best, cost[row], out=straight)
+    came = np.where(from_left, -1, np.where(straight_not_right, 0, 1))  # the step each best path came by
+    total = straight
     paths = np.empty((len(starts), len(cost)), int)
     paths[:, -1] = total.argmin(axis=1)
     every = np.arange(len(starts))
