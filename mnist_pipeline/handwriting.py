@@ -296,7 +296,6 @@ def strokes_ink(marks: Marks, strokes: np.ndarray) -> np.ndarray:
 def centred_field(ink: np.ndarray) -> np.ndarray:
     """Crop to the ink, fit the longer side to 20 px (soft strokes thicker than MNIST's
     thinned), and centre by mass in 28x28."""
-    from scipy import ndimage
 
     digit = in_digit_box(ink)
     for _ in range(THINNING_ROUNDS):
@@ -304,12 +303,21 @@ def centred_field(ink: np.ndarray) -> np.ndarray:
         if thinner is digit:
             break
         digit = in_digit_box(thinner)  # thinning shaved the outer edge: fit the box again
-    centre_row, centre_column = ndimage.center_of_mass(digit)
+    centre_row, centre_column = centre_of_mass(digit)
     top = int(np.clip(round(FIELD_CENTRE - centre_row), 0, IMAGE_SIDE - digit.shape[0]))
     left = int(np.clip(round(FIELD_CENTRE - centre_column), 0, IMAGE_SIDE - digit.shape[1]))
     field = np.zeros((IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
     field[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
     return field
+
+
+def centre_of_mass(digit: np.ndarray) -> tuple[float, float]:
+    """The ink's centre of mass (row, column), worked out as scipy.ndimage.center_of_mass
+    works it out, to the bit, without its checks (it is called for every candidate digit)."""
+    total = digit.sum()
+    rows = np.arange(digit.shape[0], dtype=float)[:, None]
+    columns = np.arange(digit.shape[1], dtype=float)
+    return float((digit * rows).sum() / total), float((digit * columns).sum() / total)
 
 
 def in_digit_box(ink: np.ndarray) -> np.ndarray:

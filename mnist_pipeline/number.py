@@ -237,9 +237,18 @@ def levelled(line: Line) -> Line:
     count = int(labels.max())
     if count < 2 or count > MAX_MARKS:
         return line
-    index = np.arange(1, count + 1)
-    sizes = ndimage.sum_labels(np.ones_like(labels), labels, index)
-    centres = np.array(ndimage.center_of_mass(line.marks.marked, labels, index))
+    # Each mark's size and centre of mass (as scipy.ndimage.center_of_mass works it out).
+    flat, ink = labels.ravel(), line.marks.marked
+    sizes = np.bincount(flat, minlength=count + 1)[1:]
+    inked = np.bincount(flat, weights=ink.ravel(), minlength=count + 1)[1:]
+    rows, columns = np.arange(labels.shape[0], dtype=float)[:, None], np.arange(labels.shape[1], dtype=float)
+    centres = np.stack(
+        [
+            np.bincount(flat, weights=(ink * grid).ravel(), minlength=count + 1)[1:] / inked
+            for grid in (rows, columns)
+        ],
+        axis=1,
+    )
     keep = sizes >= 0.2 * sizes.max()
     if keep.sum() < 2 or np.ptp(centres[keep, 1]) == 0:
         return line
