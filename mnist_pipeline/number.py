@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_pipeline.data import INPUT_SIZE
+from mnist_pipeline.data import IMAGE_SIDE, INPUT_SIZE
 from mnist_pipeline.digit_check import THRESHOLD_SURPRISE
 from mnist_pipeline.handwriting import (
     WORK_SIDE,
+    FirstLook,
     GreyArray,
     NoInk,
     centred_field,
@@ -129,9 +130,6 @@ def number_pieces(
     if isinstance(picture, np.ndarray):
         picture = GreyArray(picture)
     view = first_look(picture, name)
-    ink = digit_ink(view.marks)
-    field = centred_field(closer_look(picture, view, ink, name))
-    box = picture_box(Line(view.marks, view.scale), ink > 0, picture.shape)
     marks_on_line, line, anchor = line_atoms(view.marks)
     atoms = marks_on_line
     # One digit, as today, unless marks as tall as a digit lie beside the one `to_mnist`
@@ -145,16 +143,19 @@ def number_pieces(
     ]
     if len(beside) >= MAX_PIECES:  # a page of writing: refuse before reading any of it
         raise TooManyPieces(name)
-    fields = np.stack([field.reshape(INPUT_SIZE)] + [run_field(view.marks, [a]) for a in beside])
-    outputs, surprise, odd = read(fields)
-    single = Piece(field, box, [layer[0] for layer in outputs], float(surprise[0]), bool(odd[0]))
+    digits_beside = False  # less surprising to the check than its threshold
+    if beside:
+        _, surprise, _ = read(np.stack([run_field(view.marks, [a]) for a in beside]))
+        digits_beside = bool((surprise < THRESHOLD_SURPRISE).any())
     # No digit beside it: one digit, unless it is wide and no digit, or wider still and
-    # not surely a digit (two digits that touch may look like one).
-    wide = max(a.columns[1] - a.columns[0] for a in atoms) > (WIDE if single.odd else TOUCHING) * line
-    unsure = single.odd or single.surprise > UNSURE
-    only_wide = not (surprise[1:] < THRESHOLD_SURPRISE).any()
-    if only_wide and not (wide and unsure):
-        return [single]
+    # not surely a digit (two digits that touch may look like one). (Beside digits, the
+    # picture is read as one digit only if the line's reading is turned back.)
+    single = None
+    if not digits_beside:
+        single = one_digit(picture, view, read, name)
+        wide = max(a.columns[1] - a.columns[0] for a in atoms) > (WIDE if single.odd else TOUCHING) * line
+        if not (wide and (single.odd or single.surprise > UNSURE)):
+            return [single]
     line_view = closer_line(picture, Line(view.marks, view.scale), atoms, line, view.light, name)
     line_view = levelled(line_view)
     if line_view.marks is not view.marks:  # read again, closer or turned level
@@ -167,20 +168,35 @@ def number_pieces(
     width = max(a.columns[1] for a in atoms) - min(a.columns[0] for a in atoms)
     slivers = width < MIN_DIGIT_WIDTH * line * len(groups)
     if len({a.label for a in atoms}) == 1 and ((surprise > NOT_A_PIECE).any() or slivers):
-        return [single]
+        return [single or one_digit(picture, view, read, name)]
     # A wide mark that looks like one digit (a broad 0, or two digits that touch) stays
     # one unless its pieces read better than it does, weighed as `best_reading` weighs them.
-    if only_wide and not single.odd and score <= PIECE_BONUS - single.surprise:
+    if single is not None and not single.odd and score <= PIECE_BONUS - single.surprise:
         return [single]
     digit_like = surprise < THRESHOLD_SURPRISE
     if len(groups) > MAX_PIECES and 2 * digit_like.sum() >= len(groups):  # a page of writing
         raise TooManyPieces(name)
     if len(groups) > MAX_PIECES or digit_like.sum() < 2:
-        return [single]
+        return [single or one_digit(picture, view, read, name)]
     return [
-        Piece(f.reshape(field.shape), picture_box(line_view, union(g), picture.shape), out, float(s), bool(o))
+        Piece(
+            f.reshape(IMAGE_SIDE, IMAGE_SIDE),
+            picture_box(line_view, union(g), picture.shape),
+            out,
+            float(s),
+            bool(o),
+        )
         for f, g, out, s, o in zip(fields, groups, zip(*outputs, strict=True), surprise, odd, strict=True)
     ]
+
+
+def one_digit(picture: PictureFile | GreyArray, view: FirstLook, read: Reader, name: str) -> Piece:
+    """The picture read as one digit, its 28x28 made exactly as `to_mnist` makes it."""
+    ink = digit_ink(view.marks)
+    field = centred_field(closer_look(picture, view, ink, name))
+    box = picture_box(Line(view.marks, view.scale), ink > 0, picture.shape)
+    outputs, surprise, odd = read(field.reshape(1, INPUT_SIZE))
+    return Piece(field, box, [layer[0] for layer in outputs], float(surprise[0]), bool(odd[0]))
 
 
 class Line:
