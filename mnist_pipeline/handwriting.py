@@ -17,6 +17,7 @@ from mnist_pipeline.paper import (
     LINE_WIDTH,
     border_mask,
     grown,
+    ink_median,
     ink_on_light_page,
     median_3x3,
     otsu_threshold,
@@ -257,8 +258,8 @@ def page_marks(grey: np.ndarray, light_page: bool, name: str) -> Marks:
     ink = grey > otsu_threshold(grey)
     near_ink = grown(ink, 3)  # anti-aliased edges are not page noise
     page = grey[~near_ink] if not near_ink.all() else grey[~ink]
-    page_level = float(np.median(page))
-    noise = 1.4826 * float(np.median(np.abs(page - page_level)))  # robust standard deviation
+    page_level = ink_median(page)
+    noise = 1.4826 * ink_median(np.abs(page - page_level))  # robust standard deviation
     if ink.any():  # faint texture (paper grain, leftover lines) can fill Otsu's ink class:
         ink = ink & (grey > otsu_threshold(grey[ink]))  # its stronger half is the strokes
     ink_level = float(np.percentile(grey[ink], 95)) if ink.any() else page_level
