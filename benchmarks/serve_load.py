@@ -144,7 +144,12 @@ def main() -> None:
     )
     parser.add_argument("--model", type=Path, default=ROOT / "artifacts" / "model.keras")
     parser.add_argument("--requests", type=int, default=300, help="requests per row (default: 300)")
-    parser.add_argument("--memory-requests", type=int, default=2000, help="(default: 2000)")
+    parser.add_argument(
+        "--memory-requests",
+        type=int,
+        default=2000,
+        help="more requests to watch memory over, 0 for none (default: 2000)",
+    )
     args = parser.parse_args()
 
     forms = [multipart(name, data) for name, data in pictures()]
@@ -174,7 +179,7 @@ def main() -> None:
         memory = [memory_mib(server.pid)[0]]
         batch = [forms[i % len(forms)] for i in range(args.memory_requests // 4)]
         memory_errors = 0
-        for _ in range(4):
+        for _ in range(4 if batch else 0):  # none with --memory-requests under 4
             memory_errors += load(ports["--serve"], batch, 4)["errors"]
             memory.append(memory_mib(server.pid)[0])
         peak = memory_mib(server.pid)[1]
@@ -193,11 +198,12 @@ def main() -> None:
             f"| {name} | {kind} | {clients} | {result['rps']:.1f} | {ratio:.1f}x | {result['p50']:.1f} | "
             f"{result['p99']:.1f} | {result['errors']} |"
         )
-    steps = ", ".join(f"{value:.0f}" for value in memory)
-    print(
-        f"\n--serve resident memory over {args.memory_requests} more requests (MiB, every "
-        f"{args.memory_requests // 4}): {steps}; peak {peak:.0f} MiB; errors {memory_errors}"
-    )
+    if batch:
+        steps = ", ".join(f"{value:.0f}" for value in memory)
+        print(
+            f"\n--serve resident memory over {args.memory_requests} more requests (MiB, every "
+            f"{args.memory_requests // 4}): {steps}; peak {peak:.0f} MiB; errors {memory_errors}"
+        )
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     print(f"\n{datetime.date.today()}, {machine}")
 
