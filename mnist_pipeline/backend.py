@@ -75,3 +75,13 @@ def muted_stderr() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def one_blas_thread() -> None:
+    """NumPy's matrix products on one thread, for the rest of the process. Reading pictures
+    multiplies small matrices (a few dozen 28x28s at a time): one thread does that as fast
+    as two, and two fight over the cores whenever anything else runs (another request,
+    another worker)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")

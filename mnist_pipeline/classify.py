@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_pipeline.backend import one_blas_thread
 from mnist_pipeline.digit_check import Check, TopProbability
 from mnist_pipeline.files import atomic_path
 from mnist_pipeline.number import NOT_A_PIECE, Piece, read_pieces
@@ -29,6 +30,7 @@ class DigitReader:
     def __init__(self, model, check: Check | None = None) -> None:
         self.layers = LayerOutputs(model)
         self.check = check
+        one_blas_thread()
 
     def outputs(self, fields: np.ndarray) -> list[np.ndarray]:
         return self.layers(fields.astype(np.float32))

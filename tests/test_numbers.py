@@ -227,3 +227,14 @@ def test_noise_is_answered_in_bounded_time(trained, kind):
     except ImageError as error:  # a clear refusal is fine; a hang is not
         assert "more than" in str(error) or "no ink" in str(error), error
     assert time.perf_counter() - started < 20  # a guard against hangs, not a speed test
+
+
+def test_the_reader_keeps_numpy_on_one_thread(trained):
+    """Reading multiplies small matrices: on one BLAS thread, as the reader sets it, they
+    do not fight over the cores with another request or worker (docs/page-and-api.md)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threadpool_limits(2, user_api="blas")  # as a fresh process would have it on 2 cores
+    DigitReader(load_classifier(trained / "model.keras"))
+    blas = [library for library in threadpool_info() if library["user_api"] == "blas"]
+    assert blas and all(library["num_threads"] == 1 for library in blas), blas
