@@ -297,7 +297,6 @@ def strokes_ink(marks: Marks, strokes: np.ndarray) -> np.ndarray:
 def centred_field(ink: np.ndarray) -> np.ndarray:
     """Crop to the ink, fit the longer side to 20 px (soft strokes thicker than MNIST's
     thinned), and centre by mass in 28x28."""
-
     digit = in_digit_box(ink)
     for _ in range(THINNING_ROUNDS):
         thinner = no_thicker_than_mnist(digit)

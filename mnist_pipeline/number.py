@@ -143,7 +143,7 @@ def number_pieces(
     ]
     if len(beside) >= MAX_PIECES:  # a page of writing: refuse before reading any of it
         raise TooManyPieces(name)
-    digits_beside = False  # less surprising to the check than its threshold
+    digits_beside = False  # is a mark beside it less surprising to the check than its threshold?
     if beside:
         _, surprise, _ = read(np.stack([run_field(view.marks, [a]) for a in beside]))
         digits_beside = bool((surprise < THRESHOLD_SURPRISE).any())

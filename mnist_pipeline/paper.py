@@ -138,7 +138,6 @@ def ink_on_light_page(grey: np.ndarray) -> np.ndarray:
     the picture wide. Ink is darkness relative to the page under it, so a stroke reads
     the same in the sun and in a shadow.
     """
-
     largest = max(3, max(grey.shape) // 4)
     rough = closing(grey, largest) - grey
     rough = without_printed_lines(rough)  # printed lines are thinner than most pens' strokes
