@@ -130,8 +130,7 @@ def number_pieces(
     if isinstance(picture, np.ndarray):
         picture = GreyArray(picture)
     view = first_look(picture, name)
-    marks_on_line, line, anchor = line_atoms(view.marks)
-    atoms = marks_on_line
+    atoms, line, anchor = line_atoms(view.marks)
     # One digit, as today, unless marks as tall as a digit lie beside the one `to_mnist`
     # reads, or that one is wide (two digits that touch, say). A mark centred
     # above or below it is part of it (a 5's bar, a stroke broken in two), not beside it.
@@ -159,8 +158,8 @@ def number_pieces(
     line_view = closer_line(picture, Line(view.marks, view.scale), atoms, line, view.light, name)
     line_view = levelled(line_view)
     if line_view.marks is not view.marks:  # read again, closer or turned level
-        marks_on_line, line, _ = line_atoms(line_view.marks)
-    atoms = cut_wide(marks_on_line, line)
+        atoms, line, _ = line_atoms(line_view.marks)
+    atoms = cut_wide(atoms, line)
     groups, (fields, outputs, surprise, odd), score = best_reading(line_view.marks, atoms, line, read)
     # One mark after all: a scribble cut into many pieces, or a letter or a dash cut up
     # because it is wide (all pieces slices of one mark, one of them clearly no digit, or
@@ -404,22 +403,16 @@ def cut_paths(strokes: np.ndarray, starts: list[int], bend: int) -> np.ndarray:
     padded = np.pad(strokes, ((0, 0), (bend, bend)), constant_values=True)  # off the mark: avoid
     cost = padded[:, np.array(starts)[:, None] + offsets + bend].astype(float)  # rows, starts, offsets
     cost += 0.01 * np.abs(offsets)  # straight down, when it costs nothing more
-    # Each row's best total so far, with no way in from beyond the window's sides.
-    total = np.full((len(starts), len(offsets) + 2), np.inf)
-    total[:, 1:-1] = cost[0]
-    left, straight, right = total[:, :-2], total[:, 1:-1], total[:, 2:]  # views: where a step came from
-    # The cheapest of the three ways in; on a tie the leftmost, as argmin would choose.
-    from_left = np.zeros(cost.shape, bool)
-    straight_not_right = np.zeros(cost.shape, bool)
-    straight_or_right, best = np.empty(straight.shape), np.empty(straight.shape)
+    came = np.zeros(cost.shape, np.int8)  # the step (-1, 0, 1) each row's best path came by
+    total = cost[0].copy()
+    from_left, from_right = np.full_like(total, np.inf), np.full_like(total, np.inf)
     for row in range(1, len(cost)):
-        np.minimum(straight, right, out=straight_or_right)
-        np.less_equal(left, straight_or_right, out=from_left[row])
-        np.less_equal(straight, right, out=straight_not_right[row])
-        np.minimum(left, straight_or_right, out=best)
-        np.add(best, cost[row], out=straight)
-    came = np.where(from_left, -1, np.where(straight_not_right, 0, 1))  # the step each best path came by
-    total = straight
+        from_left[:, 1:], from_right[:, :-1] = total[:, :-1], total[:, 1:]
+        # The cheapest of the three; on a tie the leftmost, as argmin would choose.
+        straight_or_right = np.minimum(total, from_right)
+        left = from_left <= straight_or_right
+        came[row] = np.where(left, -1, np.where(total <= from_right, 0, 1))
+        total = np.where(left, from_left, straight_or_right) + cost[row]
     paths = np.empty((len(starts), len(cost)), int)
     paths[:, -1] = total.argmin(axis=1)
     every = np.arange(len(starts))
