@@ -5,9 +5,10 @@ probability alone tells them apart poorly (a fifth of such pictures score 0.99),
 `python model.py` also fits three small detectors after training:
 
 - each is an MLP that reads the 28x28 and the network's log-probabilities and learns
-  "training digit" against non-digits generated here (two digits over each other,
-  digits flipped, turned or cut and mixed, a digit with extra strokes, letter-like
-  strokes, polylines, curves, grids, closed shapes, shuffled quarters);
+  "training digit" against non-digits generated here (two digits over each other or
+  touching side by side, digits flipped, turned or cut and mixed, a digit with extra
+  strokes, letter-like strokes, polylines, curves, grids, closed shapes, shuffled
+  quarters);
 - two see every picture as drawn (each its own examples), the third with strokes made
   thicker or thinner, so that no one of them alone decides what a pen's width means;
 - a picture's oddness is the sum of its three scores' ranks among training digits the
@@ -287,9 +288,9 @@ def placed_digits(chosen: np.ndarray) -> np.ndarray:
 # Digits that stay digits when flipped or turned are not used as non-digits that way.
 SYMMETRIC = {"flipped": {0, 1, 8}, "upside down": {0, 1, 6, 8, 9}, "on its side": {0, 8}}
 KINDS = (  # two digits over each other is the hardest; it gets three shares
-    "two digits", "two digits", "two digits", "flipped", "upside down", "on its side",
-    "halves", "quarters", "digit and strokes", "letter-like", "polyline", "segments",
-    "curve", "grid", "closed shape",
+    "two digits", "two digits", "two digits", "side by side", "side by side", "flipped",
+    "upside down", "on its side", "halves", "quarters", "digit and strokes", "letter-like",
+    "polyline", "segments", "curve", "grid", "closed shape",
 )  # fmt: skip
 
 
@@ -342,6 +343,34 @@ class Maker:
             if self.labels[i] not in avoid and (unlike is None or self.labels[i] != self.labels[unlike]):
                 return i
 
+    def side_by_side(self) -> np.ndarray:
+        """Two digits whose strokes touch, whole (two digits taken for one) or cut in the
+        wrong place (a digit with a part of its neighbour): the pieces a number's reader
+        weighs when it cuts touching digits apart (`number`)."""
+        rng = self.rng
+        first, second = (
+            self.inked_columns(self.enlarged(self.images[self.pick()].reshape(28, 28))) for _ in "ab"
+        )
+        start = max(first.shape[1] + int(rng.uniform(-0.15, 0.03) * SIDE), first.shape[1] // 2)
+        second = np.roll(second, int(np.clip(rng.normal(0, 6), -15, 15)), axis=0)  # not quite level
+        pair = np.zeros((SIDE, max(start + second.shape[1], first.shape[1])), np.float32)
+        pair[:, : first.shape[1]] = first
+        pair[:, start : start + second.shape[1]] = np.maximum(
+            pair[:, start : start + second.shape[1]], second
+        )
+        u = rng.random()
+        if u < 0.5:
+            return pair
+        if u < 0.75:  # the first digit and a part of the second
+            return pair[:, : start + int(rng.uniform(0.15, 0.6) * second.shape[1])]
+        return pair[:, int(rng.uniform(0.4, 0.85) * first.shape[1]) :]  # a part of the first, the second
+
+    @staticmethod
+    def inked_columns(ink: np.ndarray) -> np.ndarray:
+        """The columns from the first to the last with ink: a digit's own width."""
+        columns = np.flatnonzero(ink.max(axis=0) > 0.1)
+        return ink[:, columns[0] : columns[-1] + 1]
+
     def strokes(self, lines: list[np.ndarray], width: int) -> np.ndarray:
         """Polylines drawn with a round pen, bright on black."""
         from PIL import Image, ImageDraw
@@ -365,6 +394,8 @@ class Maker:
             shift = np.clip(rng.normal(0, 10, 2), -30, 30).astype(int)
             second = np.roll(self.enlarged(image(self.pick(unlike=first))), tuple(shift), (0, 1))
             return np.maximum(self.enlarged(image(first)), second)
+        if kind == "side by side":  # what the number reader must not take for one digit
+            return self.side_by_side()
         if kind in SYMMETRIC:
             digit = image(self.pick(avoid=SYMMETRIC[kind]))
             turns = {"flipped": 0, "upside down": 2, "on its side": int(rng.choice([1, 3]))}[kind]

@@ -20,7 +20,10 @@ from mnist_pipeline.classify import answer, answer_line
 from mnist_pipeline.digit_check import (
     CHECK_FILE,
     DETECTORS,
+    KINDS,
+    SIDE,
     DigitCheck,
+    Maker,
     TopProbability,
     fit_digit_check,
     load_digit_check,
@@ -131,3 +134,20 @@ def test_the_same_seed_fits_the_same_check(trained):
     arrays_again = [w for weights in again.layers for w in weights] + again.references
     assert all(np.array_equal(a, b) for a, b in zip(arrays, arrays_again, strict=True))
     assert not np.array_equal(first.references[0], other.references[0])
+
+
+def test_every_kind_of_generated_non_digit_is_drawn_and_placed():
+    """Each kind the detectors learn from draws ink at SIDE px tall and places it as a
+    28x28; two digits side by side come whole, or cut with a part of the other digit."""
+    images, labels = make_split(60, 7)
+    maker = Maker(images, labels, np.random.default_rng(0), restroke=False)
+    for kind in sorted(set(KINDS)):
+        for _ in range(8):
+            ink = maker.make(kind)
+            assert ink.shape[0] == SIDE and ink.max() > 0.5, kind
+            field = maker.placed(ink)
+            assert field.shape == (784,) and field.min() >= 0 and field.max() == 1, kind
+    widths = [maker.side_by_side().shape[1] for _ in range(200)]
+    one_digit = max(maker.inked_columns(maker.enlarged(image)).shape[1] for image in images)
+    assert max(widths) > one_digit  # some are two whole digits, wider than any one
+    assert min(widths) < SIDE  # some are cut
