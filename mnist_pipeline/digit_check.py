@@ -351,13 +351,14 @@ class Maker:
         first, second = (
             self.inked_columns(self.enlarged(self.images[self.pick()].reshape(28, 28))) for _ in "ab"
         )
+        # The second starts up to 0.15 SIDE before the first ends (their strokes overlap)
+        # or up to 0.03 SIDE after it (nearly touching), never left of the first's middle.
         start = max(first.shape[1] + int(rng.uniform(-0.15, 0.03) * SIDE), first.shape[1] // 2)
+        end = start + second.shape[1]
         second = np.roll(second, int(np.clip(rng.normal(0, 6), -15, 15)), axis=0)  # not quite level
-        pair = np.zeros((SIDE, max(start + second.shape[1], first.shape[1])), np.float32)
+        pair = np.zeros((SIDE, max(end, first.shape[1])), np.float32)
         pair[:, : first.shape[1]] = first
-        pair[:, start : start + second.shape[1]] = np.maximum(
-            pair[:, start : start + second.shape[1]], second
-        )
+        pair[:, start:end] = np.maximum(pair[:, start:end], second)
         u = rng.random()
         if u < 0.5:
             return pair
