@@ -287,7 +287,7 @@ def placed_digits(chosen: np.ndarray) -> np.ndarray:
 
 # Digits that stay digits when flipped or turned are not used as non-digits that way.
 SYMMETRIC = {"flipped": {0, 1, 8}, "upside down": {0, 1, 6, 8, 9}, "on its side": {0, 8}}
-KINDS = (  # two digits over each other is the hardest; it gets three shares
+KINDS = (  # two digits over each other, the hardest, get three shares; side by side, two
     "two digits", "two digits", "two digits", "side by side", "side by side", "flipped",
     "upside down", "on its side", "halves", "quarters", "digit and strokes", "letter-like",
     "polyline", "segments", "curve", "grid", "closed shape",

@@ -138,7 +138,7 @@ def test_the_same_seed_fits_the_same_check(trained):
 
 def test_every_kind_of_generated_non_digit_is_drawn_and_placed():
     """Each kind the detectors learn from draws ink at SIDE px tall and places it as a
-    28x28; two digits side by side come whole, or cut with a part of the other digit."""
+    28x28; two digits side by side are, whole, wider than any one digit."""
     images, labels = make_split(60, 7)
     maker = Maker(images, labels, np.random.default_rng(0), restroke=False)
     for kind in sorted(set(KINDS)):
@@ -149,5 +149,4 @@ def test_every_kind_of_generated_non_digit_is_drawn_and_placed():
             assert field.shape == (784,) and field.min() >= 0 and field.max() == 1, kind
     widths = [maker.side_by_side().shape[1] for _ in range(200)]
     one_digit = max(maker.inked_columns(maker.enlarged(image)).shape[1] for image in images)
-    assert max(widths) > one_digit  # some are two whole digits, wider than any one
-    assert min(widths) < SIDE  # some are cut
+    assert max(widths) > one_digit
