@@ -348,9 +348,7 @@ class Maker:
         wrong place (a digit with a part of its neighbour): the pieces a number's reader
         weighs when it cuts touching digits apart (`number`)."""
         rng = self.rng
-        first, second = (
-            self.inked_columns(self.enlarged(self.images[self.pick()].reshape(28, 28))) for _ in "ab"
-        )
+        first, second = (self.inked_columns(self.enlarged(self.images[self.pick()])) for _ in "ab")
         # The second starts up to 0.15 SIDE before the first ends (their strokes overlap)
         # or up to 0.03 SIDE after it (nearly touching), never left of the first's middle.
         start = max(first.shape[1] + int(rng.uniform(-0.15, 0.03) * SIDE), first.shape[1] // 2)

@@ -39,7 +39,7 @@ def otsu_threshold(values: np.ndarray) -> float:
 def ink_median(values: np.ndarray) -> float:
     """The median of ink levels (none below 0). On a clean page most are exactly 0, and
     then so is the median: known at once, without sorting half a picture."""
-    if np.count_nonzero(values) < len(values.ravel()) // 2 and values.min() >= 0:  # over half are 0
+    if np.count_nonzero(values) < values.size // 2 and values.min() >= 0:  # over half are 0
         return 0.0
     return float(np.median(values))
 
