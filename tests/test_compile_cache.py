@@ -3,6 +3,7 @@ gets exactly the same model, and a broken or unwritable cache never breaks a run
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 
 import pytest
@@ -26,9 +27,23 @@ def entries(cache):
     return found
 
 
-def test_a_rerun_loads_the_loop_and_trains_the_same_model(tmp_path, raw_mnist):
-    cache = tmp_path / "cache"
-    _, first = train(raw_mnist, tmp_path / "a", cache)
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, raw_mnist):
+    """The compile cache one run leaves, and the weights it trained: made once."""
+    folder = tmp_path_factory.mktemp("first_run")
+    _, weights = train(raw_mnist, folder / "out", folder / "cache")
+    return folder / "cache", weights
+
+
+def after_first_run(first_run, tmp_path):
+    """A copy of the first run's cache in `tmp_path`, and the weights that run trained."""
+    cache, weights = first_run
+    shutil.copytree(cache, tmp_path / "cache")
+    return tmp_path / "cache", weights
+
+
+def test_a_rerun_loads_the_loop_and_trains_the_same_model(tmp_path, raw_mnist, first_run):
+    cache, first = after_first_run(first_run, tmp_path)
     kept = entries(cache)
     assert len(kept) == 1  # 96 images, batch 32: one batch-matrix shape, one compiled loop
     stamps = [entry.stat().st_mtime_ns for entry in kept]
@@ -42,10 +57,9 @@ def test_a_rerun_loads_the_loop_and_trains_the_same_model(tmp_path, raw_mnist):
 
 
 @pytest.mark.parametrize("damage", ["truncated", "one byte changed", "checksum missing"])
-def test_a_damaged_entry_is_never_loaded(tmp_path, raw_mnist, damage):
+def test_a_damaged_entry_is_never_loaded(tmp_path, raw_mnist, first_run, damage):
     """TensorFlow would fail on a truncated entry and run a changed one; the checksum stops both."""
-    cache = tmp_path / "cache"
-    _, expected = train(raw_mnist, tmp_path / "a", cache)
+    cache, expected = after_first_run(first_run, tmp_path)
     [entry] = entries(cache)
     damaged = bytearray(entry.read_bytes())
     if damage == "truncated":
@@ -65,10 +79,9 @@ def test_a_damaged_entry_is_never_loaded(tmp_path, raw_mnist, damage):
     assert "compile cache" not in stderr
 
 
-def test_an_entry_tensorflow_refuses_costs_a_warning_and_a_compile(tmp_path, raw_mnist):
+def test_an_entry_tensorflow_refuses_costs_a_warning_and_a_compile(tmp_path, raw_mnist, first_run):
     """An intact file TensorFlow cannot use (here: cut short, with a checksum to match)."""
-    cache = tmp_path / "cache"
-    _, expected = train(raw_mnist, tmp_path / "a", cache)
+    cache, expected = after_first_run(first_run, tmp_path)
     [entry] = entries(cache)
     entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
     entry.with_suffix(".sha256").write_text(file_digest(entry, "sha256"))

@@ -33,9 +33,20 @@ OUTPUTS = ("model.keras", "history.json", "training_curves.png", "digit_check.np
 TRAIN_ARGS = ("--epochs", "1", "--quiet")
 
 
-def train_into(output, data, *extra: str):
-    train_one_epoch(data, output, *extra, check=True)
+@pytest.fixture(scope="module")
+def previous_outputs(tmp_path_factory, raw_mnist) -> dict[str, bytes]:
+    """What one finished run (seed 1) saved: the outputs each fault below must leave as
+    they were. Trained once; each test writes a copy into its own folder."""
+    output = tmp_path_factory.mktemp("previous")
+    train_one_epoch(raw_mnist, output, "--seed", "1", check=True)
     return {name: (output / name).read_bytes() for name in OUTPUTS}
+
+
+def with_outputs(folder, outputs: dict[str, bytes]) -> dict[str, bytes]:
+    """`folder` holding `outputs`, as a finished run would have left it."""
+    for name, content in outputs.items():
+        (folder / name).write_bytes(content)
+    return outputs
 
 
 def assert_outputs_whole(output) -> None:
@@ -85,8 +96,8 @@ model.main(sys.argv[1:])
         "before renaming digit_check.npz",
     ],
 )
-def test_killed_while_saving_leaves_the_previous_outputs_whole(tmp_path, raw_mnist, point):
-    before = train_into(tmp_path, raw_mnist, "--seed", "1")
+def test_killed_while_saving_leaves_the_previous_outputs_whole(tmp_path, raw_mnist, previous_outputs, point):
+    before = with_outputs(tmp_path, previous_outputs)
     launcher = [sys.executable, "-c", KILLER.format(root=str(ROOT), point=point)]
     options = ["--data", str(raw_mnist), *TRAIN_ARGS, "--seed", "2", "--output-dir", str(tmp_path)]
     killed = subprocess.run(
@@ -108,9 +119,9 @@ def test_killed_while_saving_leaves_the_previous_outputs_whole(tmp_path, raw_mni
 # --- disk full ---------------------------------------------------------------------------
 @pytest.mark.parametrize("failing_write", [1, 2, 3, 4], ids=OUTPUTS)
 def test_disk_full_is_one_line_and_keeps_the_previous_outputs(
-    tmp_path, raw_mnist, monkeypatch, capsys, failing_write
+    tmp_path, raw_mnist, previous_outputs, monkeypatch, capsys, failing_write
 ):
-    before = train_into(tmp_path, raw_mnist)
+    before = with_outputs(tmp_path, previous_outputs)
     real_fsync, calls = os.fsync, []
 
     def fsync_on_a_full_disk(fd):  # each output is synced once, just before its rename
@@ -165,8 +176,8 @@ def test_a_file_where_the_output_folder_should_be(tmp_path, raw_mnist, script):
 
 
 # --- Ctrl-C ---------------------------------------------------------------------------
-def test_ctrl_c_during_training_stops_cleanly(tmp_path, raw_mnist):
-    before = train_into(tmp_path, raw_mnist)
+def test_ctrl_c_during_training_stops_cleanly(tmp_path, raw_mnist, previous_outputs):
+    before = with_outputs(tmp_path, previous_outputs)
     options = ["--data", str(raw_mnist), "--epochs", "100000", "--output-dir", str(tmp_path)]
     child = subprocess.Popen(
         [sys.executable, str(ROOT / "model.py"), *options],
