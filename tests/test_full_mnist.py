@@ -96,9 +96,8 @@ def test_non_digits_are_not_a_digit_as_image_reads_them(reader, make):
 
 
 def test_real_digits_keep_their_answers(checked, mnist_data, mnist_artifacts):
-    data = mnist_data
-    chosen = np.random.default_rng(CHECK_SEED).choice(len(data.x_test), 600, replace=False)
-    drawn = np.stack([as_page_drawing(data.x_test[i]).reshape(-1) for i in chosen])
+    chosen = np.random.default_rng(CHECK_SEED).choice(len(mnist_data.x_test), 600, replace=False)
+    drawn = np.stack([as_page_drawing(mnist_data.x_test[i]).reshape(-1) for i in chosen])
     assert checked(drawn).mean() <= 0.035  # the aim is 2% of all 10,000; 600 vary around it
     metrics = json.loads((mnist_artifacts / "metrics.json").read_text())
     check = metrics["not_a_digit"]  # the 10,000 as they are (28x28, not redrawn): a little odder

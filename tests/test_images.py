@@ -62,12 +62,11 @@ def test_photos_of_rendered_digits_get_the_same_answer(synthetic, tmp_path):
 
 @pytest.mark.slow
 def test_photos_of_real_mnist_digits_get_the_same_answer(mnist_data, tmp_path):
-    data = mnist_data
     import_keras().utils.set_random_seed(0)
     model = build_model()
-    train(model, data.x_train, data.y_train, EPOCHS, BATCH_SIZE, SEED, verbose=False)
-    chosen = np.random.default_rng(1).choice(len(data.x_test), PHOTO_DIGITS, replace=False)
-    assert photo_agreement(model, data.x_test[chosen], tmp_path) >= 0.95
+    train(model, mnist_data.x_train, mnist_data.y_train, EPOCHS, BATCH_SIZE, SEED, verbose=False)
+    chosen = np.random.default_rng(1).choice(len(mnist_data.x_test), PHOTO_DIGITS, replace=False)
+    assert photo_agreement(model, mnist_data.x_test[chosen], tmp_path) >= 0.95
 
 
 # The hard photos (tests/hard_photos.py) kept aside: seed 20 was never looked at while
@@ -80,10 +79,11 @@ def test_hard_photos_kept_aside_are_mostly_read_right(mnist_model_and_check, mni
     """Shadows, lined paper, pencil, coloured ink, blur, heavy JPEG, tiny or rotated photos,
     two to four at once: the model `python model.py` trained reads at least 85% right, with
     its not-a-digit check on (a photo it calls "not a digit" counts as wrong)."""
-    data = mnist_data
-    chosen = np.random.default_rng(KEPT_ASIDE_SEED).choice(len(data.x_test), KEPT_ASIDE_PHOTOS, replace=False)
+    chosen = np.random.default_rng(KEPT_ASIDE_SEED).choice(
+        len(mnist_data.x_test), KEPT_ASIDE_PHOTOS, replace=False
+    )
     model, check = mnist_model_and_check
-    digits, labels = data.x_test[chosen], data.y_test[chosen]
+    digits, labels = mnist_data.x_test[chosen], mnist_data.y_test[chosen]
     _, right = read_right(model, digits, labels, KEPT_ASIDE_SEED, tmp_path, check)
     assert np.mean(right) >= 0.85, np.mean(right)
 

@@ -52,8 +52,7 @@ def typed_number(text: str, gap: int = 40, size: int = 150) -> Image.Image:
 
 @pytest.fixture(scope="module")
 def kept_aside_numbers(mnist_data):
-    data = mnist_data
-    return number_set(data.x_test, data.y_test, PER_SPACING * len(SPACINGS), KEPT_ASIDE_SEED)
+    return number_set(mnist_data.x_test, mnist_data.y_test, PER_SPACING * len(SPACINGS), KEPT_ASIDE_SEED)
 
 
 def read_numbers(model, check, numbers, folder) -> list[str | None]:
@@ -76,13 +75,12 @@ def test_numbers_of_mnist_digits_are_read(mnist_model_and_check, kept_aside_numb
 def test_a_dash_between_digits_is_a_question_mark(mnist_model_and_check, mnist_data, tmp_path):
     """'12-5' reads as '12?5': the dash is not forced into a digit, nor dropped."""
     model, check = mnist_model_and_check
-    data = mnist_data
     right = 0
     gap = np.zeros((28, 5), np.uint8)
     dash = np.zeros((28, 12), np.uint8)
     dash[13:16, 1:11] = 255
     for first in range(0, 18, 3):
-        digits = [columns_with_ink(digit) for digit in data.x_test[first : first + 3]]
+        digits = [columns_with_ink(digit) for digit in mnist_data.x_test[first : first + 3]]
         strip = np.pad(
             np.hstack([gap, digits[0], gap, digits[1], gap, dash, gap, digits[2], gap]), ((6, 6), (0, 0))
         )
@@ -91,7 +89,7 @@ def test_a_dash_between_digits_is_a_question_mark(mnist_model_and_check, mnist_d
         )
         Image.fromarray(255 - np.asarray(big)).save(tmp_path / f"{first}.png")
         [result] = classify_images(model, [tmp_path / f"{first}.png"], None, check)
-        labels = [str(label) for label in data.y_test[first : first + 3]]
+        labels = [str(label) for label in mnist_data.y_test[first : first + 3]]
         right += result["number"] == f"{labels[0]}{labels[1]}?{labels[2]}"
     assert right >= 5
 
@@ -100,15 +98,14 @@ def test_two_digits_that_touch_are_not_read_as_one(mnist_model_and_check, mnist_
     """Two touching digits can look like one digit to the check (a 6 and a 1 as a 4): a
     mark that wide, unless the check is sure of it, is read both ways, and the better
     reading wins."""
-    data = mnist_data
     rng = np.random.default_rng(TOUCHING_PAIRS_SEED)
     reader = DigitReader(*mnist_model_and_check)
     right = 0
     for _ in range(TOUCHING_PAIRS):
-        chosen = rng.choice(len(data.x_test), 2, replace=False)
-        strip = write_line(list(data.x_test[chosen]), "touching", rng)
+        chosen = rng.choice(len(mnist_data.x_test), 2, replace=False)
+        strip = write_line(list(mnist_data.x_test[chosen]), "touching", rng)
         grey = np.asarray(drawn(strip, rng), np.float32) / 255
-        text = "".join(str(label) for label in data.y_test[chosen])
+        text = "".join(str(label) for label in mnist_data.y_test[chosen])
         right += number_answer(number_pieces(grey, reader))["number"] == text
     # Measured (2026-12-06): 75 of 120; 63 when a wide mark the check took for
     # a digit was always read as one.

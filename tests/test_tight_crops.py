@@ -126,9 +126,8 @@ def mnist_model(mnist_model_and_check):
 
 @pytest.fixture(scope="module")
 def test_digits(mnist_data):
-    data = mnist_data
-    chosen = np.random.default_rng(7).choice(len(data.x_test), 400, replace=False)
-    return data.x_test[chosen], data.y_test[chosen]
+    chosen = np.random.default_rng(7).choice(len(mnist_data.x_test), 400, replace=False)
+    return mnist_data.x_test[chosen], mnist_data.y_test[chosen]
 
 
 @pytest.mark.slow
