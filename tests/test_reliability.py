@@ -39,6 +39,7 @@ def previous_outputs(tmp_path_factory, raw_mnist) -> dict[str, bytes]:
     they were. Trained once; each test writes a copy into its own folder."""
     output = tmp_path_factory.mktemp("previous")
     train_one_epoch(raw_mnist, output, "--seed", "1", check=True)
+    assert sorted(p.name for p in output.iterdir()) == sorted(OUTPUTS)  # no temporary file left
     return {name: (output / name).read_bytes() for name in OUTPUTS}
 
 
