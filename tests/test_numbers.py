@@ -32,6 +32,7 @@ PER_SPACING = 30
 # 0.640 -> 0.637 and 0.480 -> 0.500). Guards against going back, not the aims (see
 # docs/numbers.md).
 AT_LEAST = {"wide": 0.6, "narrow": 0.65, "touching": 0.3, "overlapping": 0.5}
+DASHED_NUMBERS = 20  # 'ab-c' made of the test set's first 60 digits
 # Two-digit numbers whose digits touch, drawn (a seed never used while tuning).
 TOUCHING_PAIRS_SEED, TOUCHING_PAIRS, AT_LEAST_PAIRS = 23, 120, 70
 
@@ -75,11 +76,11 @@ def test_numbers_of_mnist_digits_are_read(mnist_model_and_check, kept_aside_numb
 def test_a_dash_between_digits_is_a_question_mark(mnist_model_and_check, mnist_data, tmp_path):
     """'12-5' reads as '12?5': the dash is not forced into a digit, nor dropped."""
     model, check = mnist_model_and_check
-    right = 0
+    right = dash_in_place = 0
     gap = np.zeros((28, 5), np.uint8)
     dash = np.zeros((28, 12), np.uint8)
     dash[13:16, 1:11] = 255
-    for first in range(0, 18, 3):
+    for first in range(0, 3 * DASHED_NUMBERS, 3):
         digits = [columns_with_ink(digit) for digit in mnist_data.x_test[first : first + 3]]
         strip = np.pad(
             np.hstack([gap, digits[0], gap, digits[1], gap, dash, gap, digits[2], gap]), ((6, 6), (0, 0))
@@ -90,8 +91,15 @@ def test_a_dash_between_digits_is_a_question_mark(mnist_model_and_check, mnist_d
         Image.fromarray(255 - np.asarray(big)).save(tmp_path / f"{first}.png")
         [result] = classify_images(model, [tmp_path / f"{first}.png"], None, check)
         labels = [str(label) for label in mnist_data.y_test[first : first + 3]]
-        right += result["number"] == f"{labels[0]}{labels[1]}?{labels[2]}"
-    assert right >= 5
+        number = result["number"] or ""
+        right += number == f"{labels[0]}{labels[1]}?{labels[2]}"
+        dash_in_place += len(number) == 4 and number[2] == "?" and number.count("?") == 1
+    # Measured (2026-12-07, 20 numbers, the default model and three other seeds' on one
+    # machine, and the default with oneDNN kept to AVX2): 17 to 20 right, the dash read
+    # as the only "?" in 18 to 20 (a digit misread, or a number whose digits the check
+    # doubts read as one mark that is no digit, make up the rest).
+    assert dash_in_place >= 16, dash_in_place
+    assert right >= 15, right
 
 
 def test_two_digits_that_touch_are_not_read_as_one(mnist_model_and_check, mnist_data):
