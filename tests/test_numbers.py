@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from written_numbers import SPACINGS, columns_with_ink, drawn, number_set, write_line
 
 from mnist_pipeline.classify import DigitReader, classify_images, number_answer
-from mnist_pipeline.number import MAX_PIECES, number_pieces
+from mnist_pipeline.number import MAX_PIECES, number_pieces, outline_valleys
 from mnist_pipeline.picture import ImageError
 from mnist_pipeline.saved_model import load_classifier
 from mnist_pipeline.serve import create_app
@@ -100,6 +100,23 @@ def test_a_dash_between_digits_is_a_question_mark(mnist_model_and_check, mnist_d
     # doubts read as one mark that is no digit, make up the rest).
     assert dash_in_place >= 16, dash_in_place
     assert right >= 15, right
+
+
+def test_a_cut_may_start_where_the_outline_dips():
+    """Two rings that touch (a 0 and a 0): their outline dips where they meet and nowhere
+    else; one ring's outline does not dip at all."""
+
+    def rings(*centres: int) -> np.ndarray:
+        rows, columns = np.indices((40, 100))
+        strokes = np.zeros((40, 100), bool)
+        for centre in centres:
+            distance = np.hypot(rows - 20, columns - centre)
+            strokes |= (distance > 11) & (distance < 17)
+        return strokes[:, strokes.any(axis=0)]  # the mark's own columns, as `cut` sees them
+
+    two, one = rings(20, 53), rings(20)
+    assert list(outline_valleys(two, np.arange(6, two.shape[1] - 6))) == [33]  # 36.5 less the 4 cropped
+    assert len(outline_valleys(one, np.arange(6, one.shape[1] - 6))) == 0
 
 
 def test_two_digits_that_touch_are_not_read_as_one(mnist_model_and_check, mnist_data):
