@@ -407,10 +407,9 @@ def outline_valleys(strokes: np.ndarray, columns: np.ndarray) -> np.ndarray:
     top = np.where(inked, strokes.argmax(axis=0), height)  # rows down to the first ink
     bottom = np.where(inked, height - 1 - strokes[::-1].argmax(axis=0), 0)
     top, bottom = (ndimage.uniform_filter1d(edge.astype(float), 5) for edge in (top, bottom))
-    c = columns
-    dips = (top[c] >= top[c - 1]) & (top[c] > top[c + 1])
-    rises = (bottom[c] <= bottom[c - 1]) & (bottom[c] < bottom[c + 1])
-    return c[dips | rises]
+    dips = (top[columns] >= top[columns - 1]) & (top[columns] > top[columns + 1])
+    rises = (bottom[columns] <= bottom[columns - 1]) & (bottom[columns] < bottom[columns + 1])
+    return columns[dips | rises]
 
 
 def cut_paths(strokes: np.ndarray, starts: list[int], bend: int) -> np.ndarray:
