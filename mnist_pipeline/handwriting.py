@@ -29,6 +29,11 @@ from mnist_pipeline.picture import Box, ImageError, PictureFile, resized_to, sca
 
 WORK_SIDE = 512  # big photos are shrunk to this longer side first: ample for a 20 px digit
 DIGIT_BOX = 20  # MNIST's box for the digit inside the 28x28 field
+# That box holds the strokes, pixels at least this share of the brightest, not the faint
+# edge that enlarging or blur spreads around them: MNIST fitted its bilevel digits to the
+# box and anti-aliased them there, and a box around a wide faint edge made every digit a
+# little smaller than theirs.
+BOX_INK = 0.3
 FIELD_CENTRE = 14.0  # where MNIST puts the centre of mass (row and column, in pixels)
 MIN_INK_CONTRAST = 0.1  # ink must stand out from the page by 10% of full scale
 # The scale the steps below were made for: smaller photos of paper are enlarged to this
@@ -295,14 +300,19 @@ def strokes_ink(marks: Marks, strokes: np.ndarray) -> np.ndarray:
 
 
 def centred_field(ink: np.ndarray) -> np.ndarray:
-    """Crop to the ink, fit the longer side to 20 px (soft strokes thicker than MNIST's
+    """Crop to the strokes, fit the longer side to 20 px (soft strokes thicker than MNIST's
     thinned), and centre by mass in 28x28."""
-    digit = in_digit_box(ink)
+    # A digit at MNIST's own scale keeps its grey edge in its box, as MNIST's do; larger,
+    # the edge is one that enlarging or blur spread, and the box holds the strokes only.
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    larger = max(rows[-1] - rows[0], columns[-1] - columns[0]) >= 2 * DIGIT_BOX
+    edge = BOX_INK if larger else 0.0
+    digit = in_digit_box(ink, edge)
     for _ in range(THINNING_ROUNDS):
         thinner = no_thicker_than_mnist(digit)
         if thinner is digit:
             break
-        digit = in_digit_box(thinner)  # thinning shaved the outer edge: fit the box again
+        digit = in_digit_box(thinner, edge)  # thinning shaved the outer edge: fit the box again
     centre_row, centre_column = centre_of_mass(digit)
     top = int(np.clip(round(FIELD_CENTRE - centre_row), 0, IMAGE_SIDE - digit.shape[0]))
     left = int(np.clip(round(FIELD_CENTRE - centre_column), 0, IMAGE_SIDE - digit.shape[1]))
@@ -320,11 +330,13 @@ def centre_of_mass(digit: np.ndarray) -> tuple[float, float]:
     return float((digit * rows).sum() / total), float((digit * columns).sum() / total)
 
 
-def in_digit_box(ink: np.ndarray) -> np.ndarray:
-    """The ink cropped, its longer side scaled to 20 px (anti-aliased), brightest 1."""
+def in_digit_box(ink: np.ndarray, edge: float = 0.0) -> np.ndarray:
+    """The ink cropped to the pixels brighter than `edge` times the brightest, the longer
+    side scaled to 20 px (anti-aliased), brightest 1."""
     from PIL import Image
 
-    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    strokes = ink > edge * ink.max()
+    rows, columns = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
     crop = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
     factor = DIGIT_BOX / max(crop.shape)
     size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
