@@ -156,13 +156,13 @@ def closer_look(picture: PictureFile | GreyArray, view: FirstLook, ink: np.ndarr
     full-size picture (unless the page was turned level, which moved the digit). The page
     is the one found in the whole photo: the crop may lie wholly in a shadow."""
     scale = view.scale
-    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    box = max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1
+    rows, columns = inked_box(ink)
+    box = max(rows.stop - rows.start, columns.stop - columns.start)
     if scale < 1 and box < WORK_SIDE / 8 and ink.shape == scaled_shape(picture.shape, scale):
-        top, left = (max(0, int((edge - box) / scale)) for edge in (rows[0], columns[0]))
+        top, left = (max(0, int((edge.start - box) / scale)) for edge in (rows, columns))
         bottom, right = (
-            min(int((edge + 1 + box) / scale) + 1, side)
-            for edge, side in ((rows[-1], picture.shape[0]), (columns[-1], picture.shape[1]))
+            min(int((edge.stop + box) / scale) + 1, side)
+            for edge, side in ((rows, picture.shape[0]), (columns, picture.shape[1]))
         )
         region = (top, left, bottom, right)
         closer = min(1.0, WORK_SIDE / max(bottom - top, right - left))
@@ -304,8 +304,8 @@ def centred_field(ink: np.ndarray) -> np.ndarray:
     thinned), and centre by mass in 28x28."""
     # A digit at MNIST's own scale keeps its grey edge in its box, as MNIST's do; larger,
     # the edge is one that enlarging or blur spread, and the box holds the strokes only.
-    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    larger = max(rows[-1] - rows[0], columns[-1] - columns[0]) >= 2 * DIGIT_BOX
+    rows, columns = inked_box(ink)
+    larger = max(rows.stop - rows.start, columns.stop - columns.start) > 2 * DIGIT_BOX
     edge = BOX_INK if larger else 0.0
     digit = in_digit_box(ink, edge)
     for _ in range(THINNING_ROUNDS):
@@ -319,6 +319,12 @@ def centred_field(ink: np.ndarray) -> np.ndarray:
     field = np.zeros((IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
     field[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
     return field
+
+
+def inked_box(ink: np.ndarray) -> tuple[slice, slice]:
+    """The rows and the columns from the first to the last that hold any ink (there is some)."""
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)
 
 
 def centre_of_mass(digit: np.ndarray) -> tuple[float, float]:
@@ -335,9 +341,7 @@ def in_digit_box(ink: np.ndarray, edge: float = 0.0) -> np.ndarray:
     side scaled to 20 px (anti-aliased), brightest 1."""
     from PIL import Image
 
-    strokes = ink > edge * ink.max()
-    rows, columns = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
-    crop = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    crop = ink[inked_box(ink > edge * ink.max())]
     factor = DIGIT_BOX / max(crop.shape)
     size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
     digit = np.clip(np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS)), 0, 1)

@@ -31,6 +31,7 @@ from mnist_pipeline.handwriting import (
     closer_look,
     digit_ink,
     first_look,
+    inked_box,
     marks_in,
     page_marks,
 )
@@ -348,11 +349,10 @@ def atom(label: int, strokes: np.ndarray, box: tuple[slice, slice], area: np.nda
     """The atom of these `strokes` (a whole picture's mask, all of it inside `box`)."""
     inside = strokes[box]
     top, left = box[0].start, box[1].start
-    rows = np.flatnonzero(inside.any(axis=1)) + top
-    columns = np.flatnonzero(inside.any(axis=0)) + left
+    rows, columns = inked_box(inside)
     weights = inside.sum(axis=0)
     centre = float(((np.arange(len(weights)) + left) * weights).sum() / weights.sum())
-    edges = (int(columns[0]), int(columns[-1]) + 1), (int(rows[0]), int(rows[-1]) + 1)
+    edges = (columns.start + left, columns.stop + left), (rows.start + top, rows.stop + top)
     return Atom(label, strokes, box, area, *edges, centre)
 
 
@@ -522,12 +522,12 @@ def run_field(marks, atoms: list[Atom]) -> np.ndarray:
 
 def picture_box(line: Line, strokes: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int]:
     """The strokes' box (x, y, width, height) in the picture's own pixels."""
-    rows, columns = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
-    if not len(rows):
+    if not strokes.any():
         return (0, 0, shape[1], shape[0])
+    rows, columns = inked_box(strokes)
     corners = line.to_picture(
-        np.array([rows[0], rows[0], rows[-1] + 1, rows[-1] + 1]),
-        np.array([columns[0], columns[-1] + 1, columns[0], columns[-1] + 1]),
+        np.array([rows.start, rows.start, rows.stop, rows.stop]),
+        np.array([columns.start, columns.stop, columns.start, columns.stop]),
     )
     top, left = (max(0, int(v)) for v in corners.min(axis=1))
     bottom, right = (min(side, int(np.ceil(v))) for v, side in zip(corners.max(axis=1), shape, strict=True))
