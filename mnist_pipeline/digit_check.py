@@ -8,7 +8,7 @@ probability alone tells them apart poorly (a fifth of such pictures score 0.99),
   "training digit" against non-digits generated here (two digits over each other or
   touching side by side, digits flipped, turned or cut and mixed, a digit with extra
   strokes, letter-like strokes, polylines, curves, grids, closed shapes, shuffled
-  quarters);
+  quarters, slices of letters and scribbles as the number reader's cuts make them);
 - two see every picture as drawn (each its own examples), the third with strokes made
   thicker or thinner, so that no one of them alone decides what a pen's width means;
 - a picture's oddness is the sum of its three scores' ranks among training digits the
@@ -287,11 +287,13 @@ def placed_digits(chosen: np.ndarray) -> np.ndarray:
 
 # Digits that stay digits when flipped or turned are not used as non-digits that way.
 SYMMETRIC = {"flipped": {0, 1, 8}, "upside down": {0, 1, 6, 8, 9}, "on its side": {0, 8}}
-KINDS = (  # two digits over each other, the hardest, get three shares; side by side, two
+KINDS = (  # two digits over each other, the hardest, get three shares; side by side, two;
+    # parts of shapes, two
     "two digits", "two digits", "two digits", "side by side", "side by side", "flipped",
     "upside down", "on its side", "halves", "quarters", "digit and strokes", "letter-like",
-    "polyline", "segments", "curve", "grid", "closed shape",
+    "polyline", "segments", "curve", "grid", "closed shape", "part of shapes", "part of shapes",
 )  # fmt: skip
+SLICED = ("letter-like", "polyline", "curve", "closed shape", "grid")  # the shapes "part of shapes" slices
 
 
 class Maker:
@@ -352,17 +354,37 @@ class Maker:
         # The second starts up to 0.15 SIDE before the first ends (their strokes overlap)
         # or up to 0.03 SIDE after it (nearly touching), never left of the first's middle.
         start = max(first.shape[1] + int(rng.uniform(-0.15, 0.03) * SIDE), first.shape[1] // 2)
-        end = start + second.shape[1]
         second = np.roll(second, int(np.clip(rng.normal(0, 6), -15, 15)), axis=0)  # not quite level
-        pair = np.zeros((SIDE, max(end, first.shape[1])), np.float32)
-        pair[:, : first.shape[1]] = first
-        pair[:, start:end] = np.maximum(pair[:, start:end], second)
+        pair = self.joined(first, second, start)
         u = rng.random()
         if u < 0.5:
             return pair
         if u < 0.75:  # the first digit and a part of the second
             return pair[:, : start + int(rng.uniform(0.15, 0.6) * second.shape[1])]
         return pair[:, int(rng.uniform(0.4, 0.85) * first.shape[1]) :]  # a part of the first, the second
+
+    def part_of_shapes(self) -> np.ndarray:
+        """A slice of two shapes side by side (letter-like strokes, scribbles, rings), as the
+        number reader's cuts slice a letter or a scribble wider than a digit (an M cut into
+        "1" and "4"): no digit either."""
+        rng = self.rng
+        shapes = [self.make(str(rng.choice(SLICED))) for _ in "ab"]
+        if min(shape.max() for shape in shapes) <= 0.1:  # one drawn off the canvas
+            return shapes[0]
+        first, second = (self.inked_columns(shape) for shape in shapes)
+        start = max(first.shape[1] + int(rng.uniform(-0.2, 0.03) * SIDE), first.shape[1] // 2)
+        pair = self.joined(first, second, start)
+        left = int(rng.uniform(0.1, 0.5) * pair.shape[1])
+        return pair[:, left : left + int(rng.uniform(0.3, 0.6) * pair.shape[1])]
+
+    @staticmethod
+    def joined(first: np.ndarray, second: np.ndarray, start: int) -> np.ndarray:
+        """One strip: `first`, and `second` drawn over it from column `start`."""
+        end = start + second.shape[1]
+        pair = np.zeros((SIDE, max(end, first.shape[1])), np.float32)
+        pair[:, : first.shape[1]] = first
+        pair[:, start:end] = np.maximum(pair[:, start:end], second)
+        return pair
 
     @staticmethod
     def inked_columns(ink: np.ndarray) -> np.ndarray:
@@ -395,6 +417,8 @@ class Maker:
             return np.maximum(self.enlarged(image(first)), second)
         if kind == "side by side":  # what the number reader must not take for one digit
             return self.side_by_side()
+        if kind == "part of shapes":
+            return self.part_of_shapes()
         if kind in SYMMETRIC:
             digit = image(self.pick(avoid=SYMMETRIC[kind]))
             turns = {"flipped": 0, "upside down": 2, "on its side": int(rng.choice([1, 3]))}[kind]
