@@ -22,6 +22,7 @@ Answering costs three small MLPs per picture (numpy, well under 1 ms).
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -215,7 +216,7 @@ def fit_digit_check(
         )
         # The learning rate falls to 0 by the last step: a detector ends where it settled,
         # not where the last batches threw it, so one fit differs less from another.
-        steps = EPOCHS * -(-len(x) // BATCH)
+        steps = EPOCHS * math.ceil(len(x) / BATCH)
         schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps)
         detector.compile(
             optimizer=keras.optimizers.Adam(schedule), loss=keras.losses.BinaryCrossentropy(from_logits=True)
