@@ -68,6 +68,9 @@ MAX_GAP = 0.15  # the parts of one digit are at most this many line heights apar
 # "14" or "1111" mostly is not.
 MIN_DIGIT_WIDTH = 0.4
 CUT_COST = 2.0  # what cutting through a mark costs a reading (digits seldom touch)
+# And each stroke the cut crosses after the first: two digits touch in one place, the
+# halves of a hash sign in two.
+CROSSING_COST = 4.0
 PIECE_BONUS = 1.0  # each piece lowers a reading's cost by this (else fewer pieces cost less)
 LEVEL_FROM, LEVEL_UP_TO = 2.0, 30.0  # a line slanting between these (degrees) is turned level
 # A number's line is read again, closer, when that makes it CLOSER times larger: at a
@@ -444,9 +447,9 @@ def best_reading(
     """The best way to cover the atoms, left to right, with runs of neighbouring atoms,
     each run one digit; the chosen runs' 28x28s and readings (fields, every layer's
     outputs, surprise, not a digit); and its score. A run scores PIECE_BONUS less its
-    surprise (how unlike a digit the check finds it); the best sum, less CUT_COST for each
-    cut through a mark, is found by dynamic programming over every run of up to MAX_ATOMS
-    atoms."""
+    surprise (how unlike a digit the check finds it); the best sum, less what each cut
+    through a mark costs (CUT_COST, and CROSSING_COST for each stroke it crosses after the
+    first), is found by dynamic programming over every run of up to MAX_ATOMS atoms."""
     runs = [
         (i, j)
         for i in range(len(atoms))
@@ -456,15 +459,18 @@ def best_reading(
     fields = np.stack([run_field(marks, atoms[i:j]) for i, j in runs])
     reading = read(fields)
     score = dict(zip(runs, PIECE_BONUS - reading[1], strict=True))
+    # A piece that begins inside a mark: the cut through its strokes costs too.
+    cut_cost = [0.0] + [
+        CUT_COST + CROSSING_COST * max(0, crossings(left, right) - 1) if left.label == right.label else 0.0
+        for left, right in itertools.pairwise(atoms)
+    ]
     best = [0.0] + [-np.inf] * len(atoms)  # best[j]: the best reading of the first j atoms
     start = [0] * (len(atoms) + 1)
     for j in range(1, len(atoms) + 1):
         for i in range(max(0, j - MAX_ATOMS), j):
             if (i, j) not in score:
                 continue
-            # A piece that begins inside a mark: the cut through its strokes costs too.
-            cut_here = i > 0 and atoms[i - 1].label == atoms[i].label
-            total = best[i] + score[(i, j)] - CUT_COST * cut_here
+            total = best[i] + score[(i, j)] - cut_cost[i]
             if total > best[j]:
                 best[j], start[j] = total, i
     chosen, j = [], len(atoms)
@@ -477,6 +483,17 @@ def best_reading(
     outputs, surprise, odd = reading
     readings = (fields[rows], [o[rows] for o in outputs], surprise[rows], odd[rows])
     return [atoms[i:j] for i, j in chosen], readings, float(best[len(atoms)])
+
+
+def crossings(left: Atom, right: Atom) -> int:
+    """How many strokes the cut between two neighbouring slices of one mark crosses: the
+    runs of rows where their strokes touch, side by side or corner to corner."""
+    a, b = left.strokes[left.box], right.strokes[left.box]
+    touch = (a[:, :-1] & b[:, 1:]).any(axis=1)
+    touch[1:] |= (a[:-1, :-1] & b[1:, 1:]).any(axis=1)
+    touch[:-1] |= (a[1:, :-1] & b[:-1, 1:]).any(axis=1)
+    rows = np.flatnonzero(touch)
+    return 0 if not len(rows) else 1 + int((np.diff(rows) > 2).sum())
 
 
 def one_digit_wide(atoms: list[Atom], line: float) -> bool:

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from written_numbers import SPACINGS, columns_with_ink, drawn, number_set, write_line
 
 from mnist_pipeline.classify import DigitReader, classify_images, number_answer
-from mnist_pipeline.number import MAX_PIECES, number_pieces, outline_valleys
+from mnist_pipeline.number import MAX_PIECES, atom, crossings, number_pieces, outline_valleys
 from mnist_pipeline.picture import ImageError
 from mnist_pipeline.saved_model import load_classifier
 from mnist_pipeline.serve import create_app
@@ -117,6 +117,29 @@ def test_a_cut_may_start_where_the_outline_dips():
     two, one = rings(20, 53), rings(20)
     assert list(outline_valleys(two, np.arange(6, two.shape[1] - 6))) == [33]  # 36.5 less the 4 cropped
     assert len(outline_valleys(one, np.arange(6, one.shape[1] - 6))) == 0
+
+
+def test_a_cut_through_a_hash_crosses_two_strokes_and_one_between_touching_rings():
+    """What a cut costs grows with the strokes it crosses: the cut between the halves of a
+    hash sign crosses its two bars; the one between two rings that touch (a 0 and a 0)
+    crosses only where they meet."""
+
+    def halves(strokes: np.ndarray, middle: int) -> int:
+        box = np.s_[0 : strokes.shape[0], 0 : strokes.shape[1]]
+        left, right = strokes.copy(), strokes.copy()
+        left[:, middle:], right[:, :middle] = False, False
+        return crossings(atom(1, left, box), atom(1, right, box))
+
+    hash_sign = np.zeros((100, 100), bool)
+    hash_sign[5:95, 30:38] = hash_sign[5:95, 62:70] = True  # two upright strokes
+    hash_sign[30:38, 5:95] = hash_sign[62:70, 5:95] = True  # two bars across them
+    rows, columns = np.indices((40, 70))
+    rings = np.zeros((40, 70), bool)
+    for centre in (18, 51):
+        distance = np.hypot(rows - 20, columns - centre)
+        rings |= (distance > 11) & (distance < 17)
+    assert halves(hash_sign, 50) == 2
+    assert halves(rings, 35) == 1
 
 
 def test_two_digits_that_touch_are_not_read_as_one(mnist_model_and_check, mnist_data):
