@@ -143,6 +143,7 @@ function padPng() {
 async function send(body, type, source) {
   const number = ++shown;
   inFlight = true;
+  answer.setAttribute("aria-busy", "true");   // an answer to the pad as it is now is coming
   try {
     const response = await fetch("/api/predict", {
       method: "POST",
@@ -158,6 +159,7 @@ async function send(body, type, source) {
     if (number === shown) showError(`no answer from the server (${failure.message})`);
   } finally {
     inFlight = false;
+    answer.setAttribute("aria-busy", "false");
     if (again) {
       again = false;
       predictPad();
