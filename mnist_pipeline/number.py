@@ -493,7 +493,7 @@ def crossings(left: Atom, right: Atom) -> int:
     touch[1:] |= (a[:-1, :-1] & b[1:, 1:]).any(axis=1)
     touch[:-1] |= (a[1:, :-1] & b[:-1, 1:]).any(axis=1)
     rows = np.flatnonzero(touch)
-    return 0 if not len(rows) else 1 + int((np.diff(rows) > 2).sum())
+    return 0 if not len(rows) else 1 + int((np.diff(rows) > 2).sum())  # a gap over 2 rows: another stroke
 
 
 def one_digit_wide(atoms: list[Atom], line: float) -> bool:
