@@ -25,7 +25,7 @@ from mnist_pipeline.paper import (
     stroke_width,
     without_printed_lines,
 )
-from mnist_pipeline.picture import Box, ImageError, PictureFile, resized_to, scaled_shape
+from mnist_pipeline.picture import Box, ImageError, PictureFile, lanczos_resized, resized_to, scaled_shape
 
 WORK_SIDE = 512  # big photos are shrunk to this longer side first: ample for a 20 px digit
 DIGIT_BOX = 20  # MNIST's box for the digit inside the 28x28 field
@@ -339,12 +339,10 @@ def centre_of_mass(digit: np.ndarray) -> tuple[float, float]:
 def in_digit_box(ink: np.ndarray, edge: float = 0.0) -> np.ndarray:
     """The ink cropped to the pixels brighter than `edge` times the brightest, the longer
     side scaled to 20 px (anti-aliased), brightest 1."""
-    from PIL import Image
-
     crop = ink[inked_box(ink > edge * ink.max())]
     factor = DIGIT_BOX / max(crop.shape)
-    size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
-    digit = np.clip(np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS)), 0, 1)
+    shape = (max(1, round(crop.shape[0] * factor)), max(1, round(crop.shape[1] * factor)))
+    digit = np.clip(lanczos_resized(crop, shape), 0, 1)
     return digit / digit.max()
 
 

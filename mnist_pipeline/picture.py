@@ -11,6 +11,7 @@ formats are averaged down on their 8-bit pixels a band of rows at a time
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import threading
 from pathlib import Path
@@ -288,3 +289,46 @@ def resized_to(grey: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         return grey
     method = Image.Resampling.BOX if shape[0] * shape[1] < grey.size else Image.Resampling.BICUBIC
     return np.clip(np.asarray(Image.fromarray(grey).resize(shape[::-1], method)), 0, 1)
+
+
+def lanczos_resized(grey: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """`grey` resized to `shape` (rows, columns) as Pillow's Lanczos filter resizes it:
+    the same weights and the same two passes (across, then down, each rounded to
+    float32), as two matrix products. Every candidate digit of a number is resized so,
+    and for pictures that small Pillow's time goes mostly on taking the array in and
+    handing it back: this takes about a quarter of it. The values agree with Pillow's to
+    the last bit or two of a float32 (summed in another order)."""
+    resized = np.asarray(grey, np.float32)
+    if shape[1] != resized.shape[1]:
+        across = lanczos_weights(resized.shape[1], shape[1])
+        resized = (resized.astype(np.float64) @ across.T).astype(np.float32)
+    if shape[0] != resized.shape[0]:
+        down = lanczos_weights(resized.shape[0], shape[0])
+        resized = (down @ resized.astype(np.float64)).astype(np.float32)
+    return resized
+
+
+@functools.lru_cache(maxsize=256)  # the sizes repeat; each matrix is at most 20 rows in `handwriting`
+def lanczos_weights(size_in: int, size_out: int) -> np.ndarray:
+    """The (size_out, size_in) weights of Pillow's Lanczos resize along one side, worked
+    out as its Resample.c works them out: a window of three lobes each side, widened by
+    the shrinking factor, cut to the picture, each row summing to 1."""
+    scale = size_in / size_out
+    stretch = max(scale, 1.0)  # shrinking widens the window; enlarging keeps it
+    support = 3.0 * stretch
+    centres = (np.arange(size_out) + 0.5) * scale
+    first = np.maximum((centres - support + 0.5).astype(int), 0)
+    last = np.minimum((centres + support + 0.5).astype(int), size_in)
+    pixels = np.arange(size_in)
+    t = (pixels - centres[:, None] + 0.5) * (1.0 / stretch)
+    in_window = (pixels >= first[:, None]) & (pixels < last[:, None]) & (t >= -3.0) & (t < 3.0)
+    weights = np.where(in_window, sinc(t) * sinc(t / 3), 0.0)
+    weights /= weights.sum(axis=1, keepdims=True)
+    weights.flags.writeable = False  # shared by every caller through the cache
+    return weights
+
+
+def sinc(t: np.ndarray) -> np.ndarray:
+    """sin(pi t) / (pi t), 1 at 0, as Pillow works it out."""
+    angle = t * np.pi
+    return np.divide(np.sin(angle), angle, out=np.ones_like(angle), where=angle != 0)
