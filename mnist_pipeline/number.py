@@ -256,15 +256,16 @@ def levelled(line: Line) -> Line:
     count = int(labels.max())
     if count < 2 or count > MAX_MARKS:
         return line
-    # Each mark's size and centre of mass (as scipy.ndimage.center_of_mass works it out).
-    flat, ink = labels.ravel(), line.marks.marked
-    sizes = np.bincount(flat, minlength=count + 1)[1:]
-    inked = np.bincount(flat, weights=ink.ravel(), minlength=count + 1)[1:]
-    rows, columns = np.arange(labels.shape[0], dtype=float)[:, None], np.arange(labels.shape[1], dtype=float)
+    # Each mark's size and the centre of mass of its ink (as scipy.ndimage.center_of_mass
+    # works it out), summed over the inked pixels only.
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    inked_pixels = np.flatnonzero(line.marks.marked)
+    marks = labels.ravel()[inked_pixels]
+    inked = np.bincount(marks, minlength=count + 1)[1:]
     centres = np.stack(
         [
-            np.bincount(flat, weights=(ink * grid).ravel(), minlength=count + 1)[1:] / inked
-            for grid in (rows, columns)
+            np.bincount(marks, weights=place, minlength=count + 1)[1:] / inked
+            for place in np.divmod(inked_pixels, labels.shape[1])  # rows, then columns
         ],
         axis=1,
     )
