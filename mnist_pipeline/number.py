@@ -424,21 +424,26 @@ def cut_paths(strokes: np.ndarray, starts: list[int], bend: int) -> np.ndarray:
     padded = np.pad(strokes, ((0, 0), (bend, bend)), constant_values=True)  # off the mark: avoid
     cost = padded[:, np.array(starts)[:, None] + offsets + bend].astype(float)  # rows, starts, offsets
     cost += 0.01 * np.abs(offsets)  # straight down, when it costs nothing more
-    came = np.zeros(cost.shape, np.int8)  # the step (-1, 0, 1) each row's best path came by
-    total = cost[0].copy()
-    from_left, from_right = np.full_like(total, np.inf), np.full_like(total, np.inf)
-    for row in range(1, len(cost)):
-        from_left[:, 1:], from_right[:, :-1] = total[:, :-1], total[:, 1:]
-        # The cheapest of the three; on a tie the leftmost, as argmin would choose.
-        straight_or_right = np.minimum(total, from_right)
-        left = from_left <= straight_or_right
-        came[row] = np.where(left, -1, np.where(total <= from_right, 0, 1))
-        total = np.where(left, from_left, straight_or_right) + cost[row]
+    # total[row]: the least cost of a path from the top row to each place in this one,
+    # with a place beyond each end of the window that no path can reach.
+    total = np.full((len(cost), len(starts), len(offsets) + 2), np.inf)
+    total[0, :, 1:-1] = cost[0]
+    cheapest = np.empty(cost.shape[1:])
+    for row in range(1, len(cost)):  # three array steps a row: the rest is done after the loop
+        above = total[row - 1]
+        np.minimum(above[:, :-2], above[:, 1:-1], out=cheapest)
+        np.minimum(cheapest, above[:, 2:], out=cheapest)
+        np.add(cheapest, cost[row], out=total[row, :, 1:-1])
+    # The step (-1, 0, 1) each place's best path took from the row above: the cheapest of
+    # the three above it; on a tie the leftmost, as argmin would choose.
+    left, straight, right = total[:-1, :, :-2], total[:-1, :, 1:-1], total[:-1, :, 2:]
+    came = np.where(left <= np.minimum(straight, right), -1, np.where(straight <= right, 0, 1))
     paths = np.empty((len(starts), len(cost)), int)
-    paths[:, -1] = total.argmin(axis=1)
-    every = np.arange(len(starts))
-    for row in range(len(cost) - 1, 0, -1):
-        paths[:, row - 1] = paths[:, row] + came[row, every, paths[:, row]]
+    for k, column in enumerate(total[-1, :, 1:-1].argmin(axis=1).tolist()):
+        paths[k, -1] = column
+        for row in range(len(cost) - 1, 0, -1):  # back up the best path, a row at a time
+            column += came.item(row - 1, k, column)
+            paths[k, row - 1] = column
     return paths - bend + np.array(starts)[:, None]
 
 
