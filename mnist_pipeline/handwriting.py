@@ -174,13 +174,12 @@ def on_light_page(grey: np.ndarray) -> bool:
     """Dark ink on a light page (paper), rather than light ink on a dark one (MNIST, a
     screen)?
 
-    A light page shows somewhere on the border even when a shadow falls across most of
-    it. But so does light ink that touches the edge, in a digit cut out tight: when most
-    of the edge is dark, the page is light only if something darker still lies on it
-    (ink, seen in the lit part or in the shadow); on a dark page, nothing is darker.
+    When most of the edge is light, the page is. When most of it is dark, the page may
+    still be paper in a shadow, lit in a corner or not at all, or the edge may be light
+    ink touching it, in a digit cut out tight: the page is light only if something
+    darker still lies on it (ink, in the lit part or in the shadow); on a dark page,
+    nothing is darker.
     """
-    if np.percentile(grey[border_mask(grey.shape)], 90) <= 0.5:
-        return False
     edge_level = float(np.median(grey[border_mask(grey.shape, 1)]))
     if edge_level > 0.5:
         return True

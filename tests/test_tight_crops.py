@@ -47,6 +47,16 @@ def test_a_shadowed_page_is_still_light():
     assert handwriting.on_light_page(photo)
 
 
+def test_a_page_in_shadow_lit_only_in_a_corner_is_still_light():
+    """Almost all of the edge in a shadow (the lit corner under a tenth of it), dark ink
+    in the shadow: paper, not a dark page (hard photos of numbers were read as light ink
+    on a dark page and came out blank)."""
+    photo = np.full((200, 200), 0.9 * 0.45, np.float32)  # paper in a shadow
+    photo[:20, :20] = 0.9  # lit in one corner
+    photo[80:120, 90:95] = 0.1  # ink in the shadow
+    assert handwriting.on_light_page(photo)
+
+
 def test_a_tight_crop_gets_a_margin_and_a_photo_does_not():
     crop = seven()
     padded = handwriting.with_margin_if_tight(crop)
