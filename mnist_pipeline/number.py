@@ -260,11 +260,11 @@ def levelled(line: Line) -> Line:
     # works it out), summed over the inked pixels only.
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     inked_pixels = np.flatnonzero(line.marks.marked)
-    marks = labels.ravel()[inked_pixels]
-    inked = np.bincount(marks, minlength=count + 1)[1:]
+    mark_of = labels.ravel()[inked_pixels]  # the mark each inked pixel is part of
+    inked = np.bincount(mark_of, minlength=count + 1)[1:]
     centres = np.stack(
         [
-            np.bincount(marks, weights=place, minlength=count + 1)[1:] / inked
+            np.bincount(mark_of, weights=place, minlength=count + 1)[1:] / inked
             for place in np.divmod(inked_pixels, labels.shape[1])  # rows, then columns
         ],
         axis=1,
