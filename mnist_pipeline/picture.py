@@ -322,13 +322,7 @@ def lanczos_weights(size_in: int, size_out: int) -> np.ndarray:
     pixels = np.arange(size_in)
     t = (pixels - centres[:, None] + 0.5) * (1.0 / stretch)
     in_window = (pixels >= first[:, None]) & (pixels < last[:, None]) & (t >= -3.0) & (t < 3.0)
-    weights = np.where(in_window, sinc(t) * sinc(t / 3), 0.0)
+    weights = np.where(in_window, np.sinc(t) * np.sinc(t / 3), 0.0)  # sin(pi t) / (pi t), as Pillow's
     weights /= weights.sum(axis=1, keepdims=True)
     weights.flags.writeable = False  # shared by every caller through the cache
     return weights
-
-
-def sinc(t: np.ndarray) -> np.ndarray:
-    """sin(pi t) / (pi t), 1 at 0, as Pillow works it out."""
-    angle = t * np.pi
-    return np.divide(np.sin(angle), angle, out=np.ones_like(angle), where=angle != 0)
